@@ -1,0 +1,123 @@
+"""Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware).
+
+For every HTTP request: a request id (echoed if the client sent a sane one), standard security
+headers, `/path/` served as `/path` without a redirect, and bodies over the size limit refused
+with 413 before the application parses them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_API_ONLY_HEADERS = [(b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")]
+_DOCS_PATHS = ("/docs", "/redoc")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+        extra_headers = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+        if not path.startswith(_DOCS_PATHS):
+            extra_headers += _API_ONLY_HEADERS
+        response_started = rejected = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
+            if rejected:
+                return  # a 413 already answered; the app only sees a disconnect
+            if message["type"] == "http.response.start":
+                response_started = True
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+            await send(message)
+
+        async def reject() -> None:
+            nonlocal rejected
+            if not response_started:
+                await _reject_too_large(send_with_headers, self.max_body_bytes)
+            rejected = True
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                await reject()
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        await reject()
+                        return {"type": "http.disconnect"}
+                return message
+
+            await self.app(scope, limited_receive, send_with_headers)
+        finally:
+            request_id_var.reset(token)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _SANE_REQUEST_ID.match(value):
+            return bytes(value).decode()
+    return uuid.uuid4().hex
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _reject_too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps(
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": f"The request body exceeds {limit} bytes",
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

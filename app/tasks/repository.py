@@ -1,0 +1,220 @@
+"""All SQL about tasks. Every statement is one round trip that also checks that the owner is an
+active user (joined from `users`), and PostgreSQL renders each task as JSON, so rows go to the
+client without an ORM object or a Pydantic model in between."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.tasks.pagination import SORTS, CursorPosition
+from app.tasks.schemas import TaskSort
+
+TASK_JSON = """json_build_object(
+    'id', t.id, 'title', t.title, 'description', t.description, 'status', t.status,
+    'priority', t.priority, 'due_at', t.due_at, 'tags', t.tags, 'owner', u.username,
+    'created_at', t.created_at, 'updated_at', t.updated_at, 'completed_at', t.completed_at
+)::text"""
+
+_ACTIVE_OWNER = "u.id = t.owner_id AND u.is_active"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: uuid.UUID
+    body: str  # the task as JSON text
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    body: str
+    sort_key: str | int
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    statuses: list[str] | None = None
+    priorities: list[int] | None = None
+    tag: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    q: str | None = None
+    sort: TaskSort = TaskSort.created_desc
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What a cursor is bound to: every filter and the sort."""
+        return {
+            "statuses": sorted(self.statuses or []),
+            "priorities": sorted(self.priorities or []),
+            "tag": self.tag,
+            "due_before": self.due_before.isoformat() if self.due_before else None,
+            "due_after": self.due_after.isoformat() if self.due_after else None,
+            "q": self.q,
+            "sort": self.sort.value,
+        }
+
+    def where(self, params: dict[str, Any]) -> str:
+        clauses = []
+        if self.statuses:
+            clauses.append("t.status = ANY(CAST(:statuses AS varchar[]))")
+            params["statuses"] = self.statuses
+        if self.priorities:
+            clauses.append("t.priority = ANY(CAST(:priorities AS smallint[]))")
+            params["priorities"] = self.priorities
+        if self.tag is not None:
+            clauses.append("t.tags @> ARRAY[CAST(:tag AS varchar)]")
+            params["tag"] = self.tag
+        if self.due_before is not None:
+            clauses.append("t.due_at < :due_before")
+            params["due_before"] = self.due_before
+        if self.due_after is not None:
+            clauses.append("t.due_at >= :due_after")
+            params["due_after"] = self.due_after
+        if self.q:
+            clauses.append("(t.title ILIKE :q ESCAPE '\\' OR t.description ILIKE :q ESCAPE '\\')")
+            params["q"] = "%" + _escape_like(self.q) + "%"
+        return "".join(f" AND {clause}" for clause in clauses)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def owner_is_active(session: AsyncSession, owner_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        text("SELECT 1 FROM users WHERE id = :owner_id AND is_active"), {"owner_id": owner_id}
+    )
+    return result.first() is not None
+
+
+async def list_page(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    filters: TaskFilters,
+    *,
+    after: CursorPosition | None,
+    limit: int,
+) -> list[PageRow]:
+    """Up to `limit` rows after `after` in the sort's order (the caller asks one extra row to
+    learn whether another page exists)."""
+    spec = SORTS[filters.sort]
+    params: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
+    direction = "DESC" if spec.descending else "ASC"
+    keyset = ""
+    if after is not None:
+        keyset = (
+            f" AND ({spec.key_sql}, t.id) {'<' if spec.descending else '>'}"
+            f" (CAST(:after_key AS {spec.key_type}), :after_id)"
+        )
+        params["after_key"] = after.key
+        params["after_id"] = after.id
+    sql = (
+        f"SELECT {TASK_JSON} AS body, ({spec.key_sql}){'::text' if spec.key_type != 'smallint' else ''}"
+        f" AS sort_key, t.id FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
+        f" WHERE t.owner_id = :owner_id{filters.where(params)}{keyset}"
+        f" ORDER BY {spec.key_sql} {direction}, t.id {direction} LIMIT :limit"
+    )
+    result = await session.execute(text(sql), params)
+    return [PageRow(row.body, row.sort_key, row.id) for row in result]
+
+
+async def get(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
+    result = await session.execute(
+        text(
+            f"SELECT {TASK_JSON} AS body, t.id, t.version FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
+            " WHERE t.id = :task_id AND t.owner_id = :owner_id"
+        ),
+        {"task_id": task_id, "owner_id": owner_id},
+    )
+    row = result.first()
+    return TaskRow(row.id, row.body, row.version) if row else None
+
+
+async def insert(
+    session: AsyncSession, owner_id: uuid.UUID, values: dict[str, Any]
+) -> TaskRow | None:
+    """Insert a task for an active owner; None when the owner is not an active user."""
+    result = await session.execute(
+        text(
+            "WITH u AS (SELECT id, username FROM users WHERE id = :owner_id AND is_active),"
+            " t AS (INSERT INTO tasks (id, owner_id, title, description, status, priority, due_at,"
+            " tags, completed_at)"
+            " SELECT CAST(:id AS uuid), u.id, CAST(:title AS varchar), CAST(:description AS text),"
+            " CAST(:status AS varchar), CAST(:priority AS smallint), CAST(:due_at AS timestamptz),"
+            " CAST(:tags AS varchar[]), CASE WHEN CAST(:status AS varchar) = 'done' THEN now() END"
+            " FROM u"
+            " RETURNING *)"
+            f" SELECT {TASK_JSON} AS body, t.id, t.version FROM t JOIN u ON {_ACTIVE_OWNER}"
+        ),
+        {"owner_id": owner_id, "id": uuid.uuid4(), **values},
+    )
+    row = result.first()
+    return TaskRow(row.id, row.body, row.version) if row else None
+
+
+async def update(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    expected_versions: list[int] | None,
+) -> TaskRow | None:
+    """Apply `changes` (column -> value) if the task exists, is the owner's and, when given, is
+    still at one of `expected_versions`; None otherwise. Bumps `version` and `updated_at`."""
+    params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
+    assignments = ["version = t.version + 1", "updated_at = now()"]
+    for column, value in changes.items():
+        cast = "CAST(:tags AS varchar[])" if column == "tags" else f":{column}"
+        assignments.append(f"{column} = {cast}")
+        params[column] = value
+    if "status" in changes:
+        # Entering `done` stamps completed_at once; leaving it clears the stamp.
+        assignments.append(
+            "completed_at = CASE WHEN :status = 'done' THEN coalesce(t.completed_at, now()) END"
+        )
+    version_check = _version_check(expected_versions, params)
+    result = await session.execute(
+        text(
+            f"UPDATE tasks t SET {', '.join(assignments)} FROM users u"
+            f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
+            f" RETURNING {TASK_JSON} AS body, t.id, t.version"
+        ),
+        params,
+    )
+    row = result.first()
+    return TaskRow(row.id, row.body, row.version) if row else None
+
+
+def _version_check(expected_versions: list[int] | None, params: dict[str, Any]) -> str:
+    if expected_versions is None:
+        return ""
+    params["expected_versions"] = expected_versions
+    return " AND t.version = ANY(CAST(:expected_versions AS int[]))"
+
+
+async def delete(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    *,
+    expected_versions: list[int] | None,
+) -> bool:
+    params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
+    version_check = _version_check(expected_versions, params)
+    result = await session.execute(
+        text(
+            "DELETE FROM tasks t USING users u"
+            f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
+            " RETURNING t.id"
+        ),
+        params,
+    )
+    return result.first() is not None

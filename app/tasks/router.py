@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import AwareDatetime, Field
+
+from app.auth.deps import CurrentUserId, SettingsDep
+from app.db import SessionDep
+from app.errors import problem_responses
+from app.kit.types import PgText
+from app.tasks import idempotency, service
+from app.tasks.etags import etag, none_match, parse_if_match
+from app.tasks.repository import TaskFilters
+from app.tasks.schemas import TaskCreate, TaskPage, TaskResponse, TaskSort, TaskStatus, TaskUpdate
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(401, 422))
+
+JSON = "application/json"
+
+
+def task_filters(
+    status_: Annotated[
+        list[TaskStatus] | None, Query(alias="status", description="Match any of these statuses")
+    ] = None,
+    priority: Annotated[
+        list[Annotated[int, Field(ge=0, le=3)]] | None,
+        Query(description="Match any of these priorities"),
+    ] = None,
+    tag: Annotated[
+        PgText | None, Query(min_length=1, max_length=50, description="Has this tag")
+    ] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="due_at < this")] = None,
+    due_after: Annotated[AwareDatetime | None, Query(description="due_at >= this")] = None,
+    q: Annotated[
+        PgText | None,
+        Query(min_length=1, max_length=100, description="Text in title or description"),
+    ] = None,
+    sort: Annotated[TaskSort, Query(description="Sort key; `-` means descending")] = (
+        TaskSort.created_desc
+    ),
+) -> TaskFilters:
+    return TaskFilters(
+        statuses=[s.value for s in status_] if status_ else None,
+        priorities=priority,
+        tag=tag,
+        due_before=due_before,
+        due_after=due_after,
+        q=q,
+        sort=sort,
+    )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Retry-safe creation: replays the first response"),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a task",
+    response_model=TaskResponse,
+    responses=problem_responses(400, 409, 413),
+)
+async def create_task(
+    body: TaskCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    user_id: CurrentUserId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create a task owned by the caller. With an `Idempotency-Key`, a retry with the same body
+    replays the first response (`Idempotent-Replayed: true`) and creates nothing."""
+    key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
+    created = await service.create_task(session, settings, user_id, body, idempotency_key=key)
+    headers = dict(created.response.headers)
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        created.response.body,
+        status_code=created.response.status_code,
+        headers=headers,
+        media_type=JSON,
+    )
+
+
+@router.get("", summary="List tasks", response_model=TaskPage, responses=problem_responses(400))
+async def list_tasks(
+    session: SessionDep,
+    settings: SettingsDep,
+    user_id: CurrentUserId,
+    filters: Annotated[TaskFilters, Depends(task_filters)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="From meta.next_cursor")
+    ] = None,
+) -> Response:
+    """The caller's tasks, one page at a time (keyset pagination). A cursor only works with the
+    filters and sort it was issued for."""
+    page = await service.list_tasks(session, settings, user_id, filters, cursor=cursor, limit=limit)
+    return Response(page, media_type=JSON)
+
+
+@router.get(
+    "/{task_id}",
+    summary="Get a task",
+    response_model=TaskResponse,
+    responses={304: {"description": "Not modified"}, **problem_responses(404)},
+)
+async def get_task(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    user_id: CurrentUserId,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """One of the caller's tasks, with its `ETag`. `If-None-Match` with that ETag gives 304."""
+    row = await service.get_task(session, user_id, task_id)
+    headers = {"ETag": etag(row.version)}
+    if none_match(if_none_match, row.version):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(row.body, headers=headers, media_type=JSON)
+
+
+@router.patch(
+    "/{task_id}",
+    summary="Update a task",
+    response_model=TaskResponse,
+    responses=problem_responses(404, 412),
+)
+async def update_task(
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    session: SessionDep,
+    user_id: CurrentUserId,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Change the fields sent. With `If-Match`, only if the task is still at that ETag (else 412).
+    Setting `status` to `done` stamps `completed_at`."""
+    row = await service.update_task(
+        session, user_id, task_id, body, if_match=parse_if_match(if_match)
+    )
+    return Response(row.body, headers={"ETag": etag(row.version)}, media_type=JSON)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a task",
+    responses=problem_responses(404, 412),
+)
+async def delete_task(
+    task_id: uuid.UUID,
+    session: SessionDep,
+    user_id: CurrentUserId,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Delete one of the caller's tasks (with `If-Match`, only if unchanged)."""
+    await service.delete_task(session, user_id, task_id, if_match=parse_if_match(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

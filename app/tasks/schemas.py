@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+
+from app.kit.types import STRICT_BODY, PgText
+
+
+class TaskStatus(StrEnum):
+    todo = "todo"
+    in_progress = "in_progress"
+    done = "done"
+
+
+class TaskSort(StrEnum):
+    created_desc = "-created_at"
+    created_asc = "created_at"
+    due_asc = "due_at"
+    due_desc = "-due_at"
+    priority_desc = "-priority"
+    updated_desc = "-updated_at"
+
+
+Title = Annotated[PgText, StringConstraints(strip_whitespace=True, min_length=3, max_length=100)]
+Description = Annotated[PgText, Field(max_length=500)]
+Priority = Annotated[int, Field(ge=0, le=3)]
+Tag = Annotated[PgText, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tags = Annotated[list[Tag], Field(max_length=20)]
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+class TaskCreate(BaseModel):
+    model_config = STRICT_BODY
+
+    title: Title
+    description: Description = ""
+    status: TaskStatus = TaskStatus.todo
+    priority: Priority = 0
+    due_at: AwareDatetime | None = None
+    tags: Tags = Field(default_factory=list)
+
+    @field_validator("tags")
+    @classmethod
+    def _dedupe(cls, tags: list[str]) -> list[str]:
+        return _unique_tags(tags)
+
+
+class TaskUpdate(BaseModel):
+    """Only the fields sent change. `due_at: null` clears the due date; other fields cannot be null."""
+
+    model_config = STRICT_BODY
+
+    title: Title | None = None
+    description: Description | None = None
+    status: TaskStatus | None = None
+    priority: Priority | None = None
+    due_at: AwareDatetime | None = None
+    tags: Tags | None = None
+
+    @field_validator("title", "description", "status", "priority", "tags")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be omitted but not null")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _dedupe(cls, tags: list[str] | None) -> list[str] | None:
+        return _unique_tags(tags) if tags is not None else None
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class TaskResponse(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    status: TaskStatus
+    priority: int
+    due_at: datetime | None
+    tags: list[str]
+    owner: str = Field(description="The owner's username")
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class PageMeta(BaseModel):
+    limit: int
+    has_more: bool
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last"
+    )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskResponse]
+    meta: PageMeta

@@ -1,0 +1,149 @@
+"""Task rules: ownership, preconditions, idempotent creation, pages. SQL lives in the repository."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import NotFound, PreconditionFailed, Unauthorized
+from app.tasks import idempotency, repository
+from app.tasks.etags import etag
+from app.tasks.pagination import CursorPosition, cursor_codec, fingerprint
+from app.tasks.repository import TaskFilters, TaskRow
+from app.tasks.schemas import TaskCreate, TaskUpdate
+
+
+class TaskNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Task not found")
+
+
+class OwnerInactive(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__("User is inactive or deleted")
+
+
+class StaleTask(PreconditionFailed):
+    def __init__(self) -> None:
+        super().__init__("The task has changed since the ETag in If-Match was issued")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedTask:
+    response: idempotency.StoredResponse
+    replayed: bool
+
+
+async def _explain_miss(
+    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, *, had_precondition: bool
+) -> Exception:
+    """Why a statement scoped to (active owner, task) touched nothing: 401, 412 or 404."""
+    if not await repository.owner_is_active(session, owner_id):
+        return OwnerInactive()
+    if had_precondition and await repository.get(session, owner_id, task_id) is not None:
+        return StaleTask()
+    return TaskNotFound()
+
+
+async def create_task(
+    session: AsyncSession,
+    settings: Settings,
+    owner_id: uuid.UUID,
+    body: TaskCreate,
+    *,
+    idempotency_key: str | None,
+) -> CreatedTask:
+    request_hash = idempotency.request_fingerprint(body.model_dump(mode="json"))
+    if idempotency_key is not None:
+        stored = await idempotency.claim(
+            session,
+            user_id=owner_id,
+            key=idempotency_key,
+            fingerprint=request_hash,
+            ttl_hours=settings.idempotency_ttl_hours,
+        )
+        if stored is not None:
+            return CreatedTask(stored, replayed=True)
+    row = await repository.insert(session, owner_id, body.model_dump())
+    if row is None:
+        raise OwnerInactive()
+    response = idempotency.StoredResponse(
+        status_code=201,
+        body=row.body,
+        headers={"Location": f"/tasks/{row.id}", "ETag": etag(row.version)},
+    )
+    if idempotency_key is not None:
+        await idempotency.store(
+            session,
+            user_id=owner_id,
+            key=idempotency_key,
+            fingerprint=request_hash,
+            response=response,
+        )
+    return CreatedTask(response, replayed=False)
+
+
+async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
+    row = await repository.get(session, owner_id, task_id)
+    if row is None:
+        raise await _explain_miss(session, owner_id, task_id, had_precondition=False)
+    return row
+
+
+async def update_task(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    *,
+    if_match: list[int] | None,
+) -> TaskRow:
+    changes = body.changes()
+    if not changes:  # an empty merge patch changes nothing and keeps the ETag
+        row = await get_task(session, owner_id, task_id)
+        if if_match is not None and row.version not in if_match:
+            raise StaleTask()
+        return row
+    updated = await repository.update(
+        session, owner_id, task_id, changes, expected_versions=if_match
+    )
+    if updated is None:
+        raise await _explain_miss(session, owner_id, task_id, had_precondition=if_match is not None)
+    return updated
+
+
+async def delete_task(
+    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, *, if_match: list[int] | None
+) -> None:
+    if not await repository.delete(session, owner_id, task_id, expected_versions=if_match):
+        raise await _explain_miss(session, owner_id, task_id, had_precondition=if_match is not None)
+
+
+async def list_tasks(
+    session: AsyncSession,
+    settings: Settings,
+    owner_id: uuid.UUID,
+    filters: TaskFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> bytes:
+    """One page as JSON bytes: `{"items": [...], "meta": {...}}`, items rendered by PostgreSQL."""
+    codec = cursor_codec(settings.jwt_secret)
+    query_fingerprint = fingerprint(filters.fingerprint_fields())
+    after = codec.decode(cursor, query_fingerprint) if cursor else None
+    rows = await repository.list_page(session, owner_id, filters, after=after, limit=limit + 1)
+    if not rows and not await repository.owner_is_active(session, owner_id):
+        raise OwnerInactive()
+    has_more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = None
+    if has_more:
+        last = items[-1]
+        next_cursor = codec.encode(CursorPosition(last.sort_key, last.id), query_fingerprint)
+    meta = orjson.dumps({"limit": limit, "has_more": has_more, "next_cursor": next_cursor})
+    return b'{"items":[' + ",".join(row.body for row in items).encode() + b'],"meta":' + meta + b"}"
