@@ -4,6 +4,7 @@ else embedded servers started for the run. Each run (and each xdist worker) gets
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,18 +50,21 @@ class TestServices:
                 self.embedded_redis.stop()
             if self.embedded_pg:
                 self.embedded_pg.stop()
+                shutil.rmtree(self.embedded_pg.data_dir.parent, ignore_errors=True)
 
 
 def start(worker: str) -> TestServices:
+    """Servers of this run live in their own folder, so parallel runs never share one."""
+    run_dir = STATE / "test-runs" / f"{os.getpid()}-{worker}"
     pg = redis = None
     base_url = os.environ.get("TEST_DATABASE_URL")
     if not base_url:
-        pg = EmbeddedPostgres(STATE / f"test-pg-{worker}", durable=False)
+        pg = EmbeddedPostgres(run_dir / "pg", durable=False)
         pg.start()
         base_url = pg.url("postgres")
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
-        redis = EmbeddedRedis(STATE / f"test-redis-{worker}", persistent=False)
+        redis = EmbeddedRedis(run_dir / "redis", persistent=False)
         redis.start()
         redis_url = redis.url
     services = TestServices(base_url, redis_url, pg, redis)

@@ -44,7 +44,7 @@ SORTS: dict[TaskSort, SortSpec] = {
 
 @dataclass(frozen=True, slots=True)
 class CursorPosition:
-    key: str | int
+    key: str
     id: uuid.UUID
 
 
@@ -87,4 +87,4 @@ class CursorCodec:
         data = orjson.loads(payload)
         if data["f"] != query_fingerprint:
             raise InvalidCursor("The cursor belongs to a query with other filters or sort")
-        return CursorPosition(key=data["k"], id=uuid.UUID(data["i"]))
+        return CursorPosition(key=str(data["k"]), id=uuid.UUID(data["i"]))

@@ -23,6 +23,16 @@ TASK_JSON = """json_build_object(
 
 _ACTIVE_OWNER = "u.id = t.owner_id AND u.is_active"
 
+#: The columns a PATCH may set, with their SQL types (bind parameters are cast explicitly).
+_COLUMN_TYPES = {
+    "title": "varchar",
+    "description": "text",
+    "status": "varchar",
+    "priority": "smallint",
+    "due_at": "timestamptz",
+    "tags": "varchar[]",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TaskRow:
@@ -34,7 +44,7 @@ class TaskRow:
 @dataclass(frozen=True, slots=True)
 class PageRow:
     body: str
-    sort_key: str | int
+    sort_key: str  # the sort key as PostgreSQL text, cast back when it comes in a cursor
     id: uuid.UUID
 
 
@@ -111,13 +121,12 @@ async def list_page(
     if after is not None:
         keyset = (
             f" AND ({spec.key_sql}, t.id) {'<' if spec.descending else '>'}"
-            f" (CAST(:after_key AS {spec.key_type}), :after_id)"
+            f" (CAST(CAST(:after_key AS text) AS {spec.key_type}), :after_id)"
         )
         params["after_key"] = after.key
         params["after_id"] = after.id
     sql = (
-        f"SELECT {TASK_JSON} AS body, ({spec.key_sql}){'::text' if spec.key_type != 'smallint' else ''}"
-        f" AS sort_key, t.id FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
+        f"SELECT {TASK_JSON} AS body, ({spec.key_sql})::text AS sort_key, t.id FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
         f" WHERE t.owner_id = :owner_id{filters.where(params)}{keyset}"
         f" ORDER BY {spec.key_sql} {direction}, t.id {direction} LIMIT :limit"
     )
@@ -151,7 +160,7 @@ async def insert(
             " CAST(:tags AS varchar[]), CASE WHEN CAST(:status AS varchar) = 'done' THEN now() END"
             " FROM u"
             " RETURNING *)"
-            f" SELECT {TASK_JSON} AS body, t.id, t.version FROM t JOIN u ON {_ACTIVE_OWNER}"
+            f" SELECT {TASK_JSON} AS body, t.id, t.version FROM t JOIN u ON u.id = t.owner_id"
         ),
         {"owner_id": owner_id, "id": uuid.uuid4(), **values},
     )
@@ -172,13 +181,13 @@ async def update(
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     assignments = ["version = t.version + 1", "updated_at = now()"]
     for column, value in changes.items():
-        cast = "CAST(:tags AS varchar[])" if column == "tags" else f":{column}"
-        assignments.append(f"{column} = {cast}")
+        assignments.append(f"{column} = CAST(:{column} AS {_COLUMN_TYPES[column]})")
         params[column] = value
     if "status" in changes:
         # Entering `done` stamps completed_at once; leaving it clears the stamp.
         assignments.append(
-            "completed_at = CASE WHEN :status = 'done' THEN coalesce(t.completed_at, now()) END"
+            "completed_at = CASE WHEN CAST(:status AS varchar) = 'done'"
+            " THEN coalesce(t.completed_at, now()) END"
         )
     version_check = _version_check(expected_versions, params)
     result = await session.execute(
