@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from app.config import get_settings
+from app.config import STATE_DIR, get_settings
 
 app = typer.Typer(help="TaskHub: run, migrate and seed the task API.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect and re-run background jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 
 def _migrate(database_url: str | None = None) -> None:
@@ -53,6 +57,73 @@ def api(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Processes (default WORKER_CONCURRENCY)")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Run a Celery worker for every job queue."""
+    from app.workers.celery_app import celery_app
+
+    settings = get_settings()
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command()
+def beat(
+    schedule: Annotated[str, typer.Option(help="Where beat keeps its schedule state")] = str(
+        STATE_DIR / "celerybeat-schedule"
+    ),
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Run Celery beat: the outbox relay sweep and the reminder sweep. Any number may run."""
+    from app.workers.celery_app import celery_app
+
+    Path(schedule).parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])
+
+
+@app.command()
+def mailsink(
+    port: Annotated[int | None, typer.Option(help="Port (default SMTP_PORT)")] = None,
+    directory: Annotated[Path, typer.Option(help="Where messages are saved")] = STATE_DIR / "mail",
+) -> None:
+    """A local SMTP server that saves every message it receives as an .eml file."""
+    from app.mailsink import start_mail_sink
+
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # the server thread inherits the mask
+    controller = start_mail_sink(directory, port=port or get_settings().smtp_port)
+    typer.echo(f"mail sink on 127.0.0.1:{controller.port}, saving to {directory}/")
+    try:
+        signal.sigwait(stop_signals)
+    finally:
+        controller.stop()
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: str) -> None:
+    """Re-run a job that failed for good (a fresh set of attempts)."""
+    from app.jobs.admin import JobNotRetryable, retry_failed_job
+
+    try:
+        retry_failed_job(job_id)
+    except JobNotRetryable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{job_id} queued again")
+
+
+@app.command()
 def dev() -> None:
     """Everything on this machine: embedded PostgreSQL/Redis when not configured, migrations,
     then the API (and the job processes). Ctrl-C stops all of them."""
@@ -67,10 +138,14 @@ def dev() -> None:
         stack.spawn(
             "api", python_module("app.cli", "api", "--host", "127.0.0.1", "--port", port), env
         )
+        stack.spawn("worker", python_module("app.cli", "worker"), env)
+        stack.spawn("beat", python_module("app.cli", "beat"), env)
+        stack.spawn("mailsink", python_module("app.cli", "mailsink"), env)
     except BaseException:
         stack.stop()
         raise
     typer.echo(f"taskhub dev: API on http://127.0.0.1:{port}  (docs: http://127.0.0.1:{port}/docs)")
+    typer.echo(f"taskhub dev: mail sent by jobs lands in {STATE_DIR / 'mail'}/  (Ctrl-C stops all)")
     raise typer.Exit(stack.wait())
 
 

@@ -64,6 +64,32 @@ class Settings(BaseSettings):
     # Idempotency keys are remembered this long
     idempotency_ttl_hours: int = Field(24, ge=1, alias="IDEMPOTENCY_TTL_HOURS")
 
+    # Outgoing mail (in dev, `taskhub dev` runs a local SMTP sink that saves to .taskhub/mail/)
+    smtp_host: str = Field("127.0.0.1", alias="SMTP_HOST")
+    smtp_port: int = Field(1025, alias="SMTP_PORT")
+    smtp_user: str | None = Field(None, alias="SMTP_USER")
+    smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_from: str = Field("TaskHub <no-reply@taskhub.local>", alias="SMTP_FROM")
+    smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, alias="SMTP_TIMEOUT_SECONDS")
+
+    # Background jobs (SPEC §6). The visibility timeout must exceed the longest job plus the
+    # longest retry countdown, or Redis would hand a still-running job to a second worker.
+    worker_concurrency: int = Field(2, ge=1, alias="WORKER_CONCURRENCY")
+    job_lease_seconds: float = Field(120.0, gt=0, alias="JOB_LEASE_SECONDS")
+    job_max_attempts: int = Field(5, ge=1, alias="JOB_MAX_ATTEMPTS")
+    job_retry_base_seconds: float = Field(5.0, gt=0, alias="JOB_RETRY_BASE_SECONDS")
+    job_retry_max_seconds: float = Field(300.0, gt=0, alias="JOB_RETRY_MAX_SECONDS")
+    celery_visibility_timeout_seconds: int = Field(
+        3600, ge=1, alias="CELERY_VISIBILITY_TIMEOUT_SECONDS"
+    )
+    outbox_relay_seconds: float = Field(5.0, gt=0, alias="OUTBOX_RELAY_SECONDS")
+    outbox_redeliver_after_seconds: float = Field(
+        300.0, gt=0, alias="OUTBOX_REDELIVER_AFTER_SECONDS"
+    )
+    reminder_lead_minutes: int = Field(60, ge=1, alias="REMINDER_LEAD_MINUTES")
+    reminder_sweep_seconds: float = Field(60.0, gt=0, alias="REMINDER_SWEEP_SECONDS")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -72,7 +98,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
+    def _refuse_unsafe_settings(self) -> Settings:
+        if (
+            self.celery_visibility_timeout_seconds
+            <= self.job_lease_seconds + self.job_retry_max_seconds
+        ):
+            raise ConfigError(
+                "CELERY_VISIBILITY_TIMEOUT_SECONDS must exceed JOB_LEASE_SECONDS + JOB_RETRY_MAX_SECONDS"
+            )
         if self.env == "prod":
             if self.jwt_secret == DEFAULT_JWT_SECRET:
                 raise ConfigError(

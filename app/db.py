@@ -7,7 +7,7 @@ commit succeeded (the outbox uses this to publish jobs at once without ever publ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from app.config import Settings
 from app.errors import AppError
 
-AfterCommit = Callable[[], Awaitable[None]]
+AfterCommit = Callable[[AsyncSession], None]
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -59,7 +59,9 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    publisher = request.app.state.outbox_publisher
     async for session in session_scope(request.app.state.sessionmaker):
+        after_commit(session, publisher.publish_committed)
         yield session
 
 
@@ -79,7 +81,7 @@ async def session_scope(
             raise
         callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
         for callback in callbacks:
-            await callback()
+            callback(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -15,8 +15,11 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import Problem, install_error_handlers
 from app.health import APP_VERSION
 from app.health import router as health_router
+from app.jobs.outbox import OutboxPublisher
+from app.jobs.router import router as jobs_router
 from app.middleware import RequestContextMiddleware
 from app.tasks.router import router as tasks_router
+from app.workers.celery_app import create_celery
 
 
 def create_redis(settings: Settings) -> Redis:
@@ -34,9 +37,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.redis = create_redis(settings)
+    app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     try:
         yield
     finally:
+        await app.state.outbox_publisher.drain()
         await app.state.redis.aclose()
         await app.state.engine.dispose()
 
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(jobs_router)
     app.include_router(tasks_router)
     _register_problem_schema(app)
     if settings.cors_origins:

@@ -32,6 +32,14 @@ def upgrade() -> None:
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_job_log_status_valid')),
     sa.PrimaryKeyConstraint('job_id', name=op.f('pk_job_log'))
     )
+    op.create_table('job_artifacts',
+    sa.Column('job_id', sa.String(length=200), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['job_log.job_id'], name=op.f('fk_job_artifacts_job_id_job_log'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('job_id', name=op.f('pk_job_artifacts'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('username', sa.String(length=50), nullable=False),
@@ -133,4 +141,5 @@ def downgrade() -> None:
     op.drop_table('idempotency_keys')
     op.drop_index('uq_users_username_lower', table_name='users')
     op.drop_table('users')
+    op.drop_table('job_artifacts')
     op.drop_table('job_log')

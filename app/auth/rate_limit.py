@@ -6,6 +6,7 @@ warning: SPEC §4 keeps Redis out of the request path's critical dependencies.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -24,8 +25,10 @@ class LoginLimiter:
     settings: Settings
 
     def _keys(self, username: str, client_ip: str) -> list[tuple[str, int]]:
+        # Hashed: a username is whatever the client typed, and a key should stay small.
+        user_key = hashlib.sha256(username.lower().encode()).hexdigest()
         return [
-            (f"login-fail:user:{username.lower()}", self.settings.login_max_failures_per_username),
+            (f"login-fail:user:{user_key}", self.settings.login_max_failures_per_username),
             (f"login-fail:ip:{client_ip}", self.settings.login_max_failures_per_ip),
         ]
 
@@ -49,12 +52,14 @@ class LoginLimiter:
                 )
 
     async def record_failure(self, username: str, client_ip: str) -> None:
+        """Count one failure. The window starts with the first failure: `SET NX EX` creates the
+        counter with its expiry and INCR keeps it (`EXPIRE ... NX` would need Redis 7)."""
         window = self.settings.login_failure_window_seconds
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for key, _ in self._keys(username, client_ip):
+                    pipe.set(key, 0, ex=window, nx=True)
                     pipe.incr(key)
-                    pipe.expire(key, window, nx=True)
                 await pipe.execute()
         except RedisError as exc:
             logger.warning("could not record failed login: %s", exc)

@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import repository
 from app.auth.passwords import hash_password, verify_password
 from app.auth.rate_limit import LoginLimiter
-from app.auth.schemas import RegisterRequest, TokenPair
+from app.auth.schemas import RegisterRequest, TokenPair, could_be_username
 from app.auth.tokens import decode_token, encode_token
 from app.config import Settings
 from app.errors import Conflict, Unauthorized
-from app.jobs import outbox
+from app.jobs import names, outbox
 from app.models import User
-
-WELCOME_EMAIL_JOB = "auth.welcome_email"
 
 
 class UsernameTaken(Conflict):
@@ -47,8 +45,8 @@ async def register(session: AsyncSession, request: RegisterRequest) -> User:
     if user.email:
         await outbox.enqueue(
             session,
-            job_id=f"welcome_email:{user.id}",
-            name=WELCOME_EMAIL_JOB,
+            job_id=names.welcome_email_id(user.id),
+            name=names.WELCOME_EMAIL,
             kwargs={"user_id": str(user.id)},
             owner_id=user.id,
         )
@@ -65,7 +63,11 @@ async def login(
     client_ip: str,
 ) -> TokenPair:
     await limiter.check(username, client_ip)
-    credentials = await repository.get_credentials(session, username)
+    credentials = (
+        await repository.get_credentials(session, username)
+        if could_be_username(username)
+        else None
+    )
     hashed = credentials.hashed_password if credentials else None
     if not await verify_password(password, hashed) or credentials is None:
         await limiter.record_failure(username, client_ip)

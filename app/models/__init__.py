@@ -2,10 +2,20 @@
 
 from app.models.base import Base
 from app.models.idempotency_key import IdempotencyKey
+from app.models.job_artifact import JobArtifact
 from app.models.job_log import JobLog
 from app.models.outbox import OutboxEntry
 from app.models.refresh_token import RefreshToken
 from app.models.task import Task
 from app.models.user import User
 
-__all__ = ["Base", "IdempotencyKey", "JobLog", "OutboxEntry", "RefreshToken", "Task", "User"]
+__all__ = [
+    "Base",
+    "IdempotencyKey",
+    "JobArtifact",
+    "JobLog",
+    "OutboxEntry",
+    "RefreshToken",
+    "Task",
+    "User",
+]

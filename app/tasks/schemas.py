@@ -3,9 +3,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, get_args
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from app.kit.types import STRICT_BODY, PgText
 
@@ -25,10 +32,19 @@ class TaskSort(StrEnum):
     updated_desc = "-updated_at"
 
 
-Title = Annotated[PgText, StringConstraints(strip_whitespace=True, min_length=3, max_length=100)]
-Description = Annotated[PgText, Field(max_length=500)]
+#: PgText's check (no NUL, no lone surrogate), to place *after* string constraints: constraints
+#: placed after a validator are checked before `strip_whitespace` applies, so "   " would pass as a
+#: title and reach the database's CHECK (a 500) while a padded 100-character title would be refused.
+_STORABLE: AfterValidator = get_args(PgText)[1]
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=100), _STORABLE
+]
+Description = Annotated[str, StringConstraints(max_length=500), _STORABLE]
 Priority = Annotated[int, Field(ge=0, le=3)]
-Tag = Annotated[PgText, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _STORABLE
+]
 Tags = Annotated[list[Tag], Field(max_length=20)]
 
 

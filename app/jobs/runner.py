@@ -1,0 +1,185 @@
+"""Exactly-once execution on top of Celery's at-least-once delivery.
+
+Every job has a deterministic id. Running it goes through `job_log`, whose PRIMARY KEY is that id:
+
+1. Claim, in a short transaction: `INSERT ... ON CONFLICT (job_id) DO NOTHING`. If the row already
+   exists: `succeeded` or `failed` → nothing to do (the stored result is returned); `running` under
+   a live lease → another worker has it, retry later; `running` with an expired lease → its worker
+   died, take it over (a conditional UPDATE, so only one taker wins).
+2. Work, in a second transaction that also marks the job `succeeded`: database effects and the
+   success mark commit together or not at all. The success UPDATE is fenced by the attempt number,
+   so a worker whose lease was taken over cannot commit late.
+3. On an error: retry with exponential backoff and jitter, up to JOB_MAX_ATTEMPTS; then `failed`
+   with the error, re-runnable by `taskhub jobs retry JOB_ID`.
+
+The only effect outside the database is mail; see docs/FAILURE_MODES.md for its one crash window.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from celery import Task
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.config import Settings, get_settings
+from app.workers.celery_app import worker_session
+
+logger = logging.getLogger("app.jobs")
+
+JobBody = Callable[[Session], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    attempt: int  # fencing token: only the holder of this attempt may finish the job
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took the job over while this one was running it."""
+
+
+def backoff_seconds(settings: Settings, attempt: int) -> float:
+    """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter")."""
+    ceiling = min(
+        settings.job_retry_max_seconds, settings.job_retry_base_seconds * 2 ** (attempt - 1)
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _claim(
+    session: Session, job_id: str, name: str, settings: Settings
+) -> Claim | dict[str, Any] | float:
+    """A Claim to run the job; the stored result when it is finished; or seconds to wait."""
+    lease = {"job_id": job_id, "name": name, "lease": settings.job_lease_seconds}
+    inserted = session.execute(
+        text(
+            "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
+            " VALUES (:job_id, :name, 'running', 1, now(), now() + make_interval(secs => :lease))"
+            " ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
+        ),
+        lease,
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return Claim(attempt=inserted)
+    row = session.execute(
+        text(
+            "SELECT status, attempts, result,"
+            " extract(epoch FROM lease_expires_at - now()) AS lease_left"
+            " FROM job_log WHERE job_id = :job_id"
+        ),
+        {"job_id": job_id},
+    ).one()
+    if row.status in ("succeeded", "failed"):
+        return dict(row.result or {})
+    if row.lease_left is not None and row.lease_left > 0:
+        return float(row.lease_left)
+    if row.attempts >= settings.job_max_attempts:
+        _finish_failed(session, job_id, f"gave up after {row.attempts} attempts (worker lost)")
+        return {}
+    taken = session.execute(
+        text(
+            "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
+            " lease_expires_at = now() + make_interval(secs => :lease)"
+            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempts"
+            " AND lease_expires_at <= now() RETURNING attempts"
+        ),
+        {**lease, "attempts": row.attempts},
+    ).scalar_one_or_none()
+    return Claim(attempt=taken) if taken is not None else settings.job_retry_base_seconds
+
+
+def _finish_failed(session: Session, job_id: str, error: str) -> None:
+    session.execute(
+        text(
+            "UPDATE job_log SET status = 'failed', error = :error, finished_at = now(),"
+            " lease_expires_at = NULL WHERE job_id = :job_id"
+        ),
+        {"job_id": job_id, "error": error[:2000]},
+    )
+    _mark_outbox_done(session, job_id)
+
+
+def _mark_outbox_done(session: Session, job_id: str) -> None:
+    session.execute(
+        text("UPDATE outbox SET done_at = now() WHERE job_id = :job_id"), {"job_id": job_id}
+    )
+
+
+def _finish_succeeded(session: Session, job_id: str, claim: Claim, result: dict[str, Any]) -> None:
+    finished = session.execute(
+        text(
+            "UPDATE job_log SET status = 'succeeded', result = CAST(:result AS jsonb), error = NULL,"
+            " finished_at = now(), lease_expires_at = NULL"
+            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+        ),
+        {"job_id": job_id, "attempt": claim.attempt, "result": orjson.dumps(result).decode()},
+    )
+    if finished.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(job_id)
+    _mark_outbox_done(session, job_id)
+
+
+def _release_for_retry(session: Session, job_id: str, claim: Claim, error: str) -> None:
+    """Record the error and expire the lease so the retry can take the job at once."""
+    session.execute(
+        text(
+            "UPDATE job_log SET error = :error, lease_expires_at = now()"
+            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+        ),
+        {"job_id": job_id, "attempt": claim.attempt, "error": error[:2000]},
+    )
+
+
+def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
+    """Run `body` exactly once for the job id this Celery task was published with."""
+    settings = get_settings()
+    job_id = str(task.request.id)
+    with worker_session() as session, session.begin():
+        claimed = _claim(session, job_id, name, settings)
+    if isinstance(claimed, dict):
+        logger.info("job already finished", extra={"job_id": job_id, "outcome": "duplicate"})
+        return claimed
+    if isinstance(claimed, float):
+        logger.info(
+            "job is held by another worker", extra={"job_id": job_id, "outcome": "deferred"}
+        )
+        raise task.retry(countdown=claimed + random.uniform(0, 1), max_retries=None)
+    try:
+        with worker_session() as session, session.begin():
+            result = body(session)
+            _finish_succeeded(session, job_id, claimed, result)
+    except LeaseLost:
+        logger.warning(
+            "lease lost; the new holder finishes", extra={"job_id": job_id, "outcome": "lease_lost"}
+        )
+        return {}
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        with worker_session() as session, session.begin():
+            if claimed.attempt >= settings.job_max_attempts:
+                _finish_failed(session, job_id, error)
+                logger.error(
+                    "job failed for good",
+                    extra={"job_id": job_id, "attempt": claimed.attempt, "outcome": "failed"},
+                )
+                return {}
+            _release_for_retry(session, job_id, claimed, error)
+        logger.warning(
+            "job failed; retrying",
+            extra={"job_id": job_id, "attempt": claimed.attempt, "outcome": "retry"},
+        )
+        raise task.retry(
+            countdown=backoff_seconds(settings, claimed.attempt), max_retries=None
+        ) from exc
+    logger.info(
+        "job succeeded",
+        extra={"job_id": job_id, "attempt": claimed.attempt, "outcome": "succeeded"},
+    )
+    return result

@@ -1,0 +1,35 @@
+"""`auth.welcome_email`: greet a user who registered with an email address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.jobs.mail import send_mail
+from app.jobs.names import WELCOME_EMAIL
+from app.jobs.runner import run_job
+from app.workers.celery_app import celery_app
+
+
+@celery_app.task(name=WELCOME_EMAIL, bind=True)
+def welcome_email(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
+    def body(session: Session) -> dict[str, Any]:
+        user = session.execute(
+            text("SELECT username, email FROM users WHERE id = :id AND is_active"), {"id": user_id}
+        ).one_or_none()
+        if user is None or not user.email:
+            return {"skipped": "user gone, inactive or without email"}
+        sent = send_mail(
+            get_settings(),
+            to=user.email,
+            subject="Welcome to TaskHub",
+            body=f"Hello {user.username},\n\nyour TaskHub account is ready.\n",
+            job_id=str(self.request.id),
+        )
+        return {"message_id": sent}
+
+    return run_job(self, WELCOME_EMAIL, body)
