@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -136,17 +137,26 @@ async def _app_error(_: Request, exc: Exception) -> Response:
     return problem_response(exc.status, exc.detail, title=exc.title, headers=exc.headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    errors = _validation_errors(exc)
+def _validation_problem(errors: list[dict[str, Any]]) -> Response:
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"])
-    return problem_response(422, f"{where}: {message}" if where else message, errors=errors)
+    detail = f"{where}: {message}" if where else message
+    return problem_response(422, detail, title=Unprocessable.title, errors=errors)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return _validation_problem(_validation_errors(exc))
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; it is malformed JSON
+        # (RFC 8259 §8.1) and gets the same 422 as any other.
+        invalid = {"loc": ["body"], "msg": "JSON body is not valid UTF-8", "type": "json_invalid"}
+        return _validation_problem([invalid])
     headers = dict(exc.headers) if exc.headers else None
     return problem_response(exc.status_code, str(exc.detail), headers=headers)
 
@@ -162,5 +172,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for exc_type in (OperationalError, InterfaceError, OSError, TimeoutError):
+    for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError):
         app.add_exception_handler(exc_type, _database_unavailable)

@@ -38,10 +38,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.redis = create_redis(settings)
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
+    app.state.outbox_publisher.start()
     try:
         yield
     finally:
-        await app.state.outbox_publisher.drain()
+        await app.state.outbox_publisher.stop()
         await app.state.redis.aclose()
         await app.state.engine.dispose()
 

@@ -9,6 +9,7 @@ whatever that missed (app/jobs/relay.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -60,37 +61,55 @@ async def enqueue(
 
 
 class OutboxPublisher:
-    """Publishes a committed request's outbox messages in a background task."""
+    """Publishes committed requests' outbox messages from one background task.
 
-    def __init__(self, celery: Celery, engine: AsyncEngine) -> None:
+    Requests only put messages on an in-memory queue, so a slow or absent Redis never delays
+    them. The task publishes in batches (in a thread: the Celery client blocks) and marks each
+    batch published with one UPDATE. What it cannot publish, or loses at shutdown, is still in
+    the outbox, unpublished, for the relay.
+    """
+
+    def __init__(self, celery: Celery, engine: AsyncEngine, *, batch_size: int = 500) -> None:
         self._celery = celery
         self._engine = engine
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._batch_size = batch_size
+        self._queue: asyncio.Queue[OutboxMessage] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-publisher")
 
     def publish_committed(self, session: AsyncSession) -> None:
-        messages: list[OutboxMessage] | None = session.info.pop(_PENDING, None)
-        if messages:
-            task = asyncio.create_task(self._publish(messages))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for message in session.info.pop(_PENDING, ()):
+            self._queue.put_nowait(message)
 
-    async def _publish(self, messages: list[OutboxMessage]) -> None:
-        published = []
-        for message in messages:
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            published = await asyncio.to_thread(self._publish_batch, batch)
+            if published:
+                await self._mark_published(published)
+
+    def _publish_batch(self, batch: list[OutboxMessage]) -> list[str]:
+        published: list[str] = []
+        for message in batch:
             try:
-                await asyncio.to_thread(
-                    publish,
-                    self._celery,
-                    job_id=message.job_id,
-                    name=message.name,
-                    kwargs=message.kwargs,
+                publish(
+                    self._celery, job_id=message.job_id, name=message.name, kwargs=message.kwargs
                 )
-            except Exception as exc:  # the relay publishes it later; never fail the request
-                logger.warning("publish deferred to the relay: %s (%s)", message.job_id, exc)
+            except Exception as exc:  # the relay publishes the rest later
+                logger.warning(
+                    "broker unavailable, %d jobs left to the relay: %s",
+                    len(batch) - len(published),
+                    exc,
+                )
                 break
             published.append(message.job_id)
-        if not published:
-            return
+        return published
+
+    async def _mark_published(self, job_ids: list[str]) -> None:
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
@@ -98,12 +117,17 @@ class OutboxPublisher:
                         "UPDATE outbox SET published_at = now(), publish_count = publish_count + 1"
                         " WHERE job_id = ANY(:job_ids)"
                     ),
-                    {"job_ids": published},
+                    {"job_ids": job_ids},
                 )
         except Exception as exc:  # unmarked rows are published again by the relay: harmless
             logger.warning("could not mark outbox rows published: %s", exc)
 
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for in-flight publications (at shutdown)."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=timeout)
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Give queued messages a moment to go out, then stop (the relay covers the rest)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self._queue.empty() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

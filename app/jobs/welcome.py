@@ -15,21 +15,23 @@ from app.jobs.runner import run_job
 from app.workers.celery_app import celery_app
 
 
+def send_welcome(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
+    user = session.execute(
+        text("SELECT username, email FROM users WHERE id = :id AND is_active"), {"id": user_id}
+    ).one_or_none()
+    if user is None or not user.email:
+        return {"skipped": "user gone, inactive or without email"}
+    sent = send_mail(
+        get_settings(),
+        to=user.email,
+        subject="Welcome to TaskHub",
+        body=f"Hello {user.username},\n\nyour TaskHub account is ready.\n",
+        job_id=job_id,
+    )
+    return {"message_id": sent}
+
+
 @celery_app.task(name=WELCOME_EMAIL, bind=True)
 def welcome_email(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
-    def body(session: Session) -> dict[str, Any]:
-        user = session.execute(
-            text("SELECT username, email FROM users WHERE id = :id AND is_active"), {"id": user_id}
-        ).one_or_none()
-        if user is None or not user.email:
-            return {"skipped": "user gone, inactive or without email"}
-        sent = send_mail(
-            get_settings(),
-            to=user.email,
-            subject="Welcome to TaskHub",
-            body=f"Hello {user.username},\n\nyour TaskHub account is ready.\n",
-            job_id=str(self.request.id),
-        )
-        return {"message_id": sent}
-
-    return run_job(self, WELCOME_EMAIL, body)
+    job_id = str(self.request.id)
+    return run_job(self, WELCOME_EMAIL, lambda session: send_welcome(session, job_id, user_id))

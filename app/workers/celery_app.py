@@ -39,6 +39,8 @@ def create_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A job may not outlive its job_log lease: past it, another worker may take the job over.
+        task_time_limit=max(int(settings.job_lease_seconds), 1),
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
         include=JOB_MODULES,
