@@ -17,6 +17,9 @@ from app.health import APP_VERSION
 from app.health import router as health_router
 from app.jobs.outbox import OutboxPublisher
 from app.jobs.router import router as jobs_router
+from app.logs import configure_logging
+from app.metrics import MetricsMiddleware
+from app.metrics import router as metrics_router
 from app.middleware import RequestContextMiddleware
 from app.tasks.router import router as tasks_router
 from app.workers.celery_app import create_celery
@@ -49,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
     app = FastAPI(
         title=settings.app_name,
         version=APP_VERSION,
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(auth_router)
     app.include_router(jobs_router)
     app.include_router(tasks_router)
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Idempotent-Replayed",
             ],
         )
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings, get_settings
+from app.logs import configure_logging
 
 JOB_MODULES = ["app.jobs.welcome", "app.jobs.reminders", "app.jobs.export", "app.jobs.relay"]
 
@@ -42,7 +43,6 @@ def create_celery(settings: Settings) -> Celery:
         # A job may not outlive its job_log lease: past it, another worker may take the job over.
         task_time_limit=max(int(settings.job_lease_seconds), 1),
         worker_concurrency=settings.worker_concurrency,
-        worker_hijack_root_logger=False,
         include=JOB_MODULES,
         beat_schedule={
             "outbox-relay": {
@@ -59,6 +59,12 @@ def create_celery(settings: Settings) -> Celery:
 
 
 celery_app = create_celery(get_settings())
+
+
+@signals.setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Workers and beat log like the API (LOG_FORMAT, LOG_LEVEL) instead of Celery's own setup."""
+    configure_logging(get_settings())
 
 
 @lru_cache

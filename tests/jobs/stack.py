@@ -30,6 +30,7 @@ JOB_TEST_SETTINGS = {
     "OUTBOX_REDELIVER_AFTER_SECONDS": "3",
     "REMINDER_SWEEP_SECONDS": "0.5",
     "REMINDER_LEAD_MINUTES": "60",
+    "LOG_LEVEL": "INFO",  # the stack reads the processes' "ready" lines
 }
 
 
