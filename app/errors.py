@@ -10,7 +10,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -174,3 +174,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError):
         app.add_exception_handler(exc_type, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+
+
+# SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong":
+# query_canceled (statement_timeout), admin/crash shutdown, cannot connect now, connection errors.
+_TRANSIENT_SQLSTATES = ("57014", "57P01", "57P02", "57P03", "08")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if exc.connection_invalidated or sqlstate.startswith(_TRANSIENT_SQLSTATES):
+        return await _database_unavailable(request, exc)
+    logger.error("database error", exc_info=exc)
+    return problem_response(500, "An unexpected error occurred")
