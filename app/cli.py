@@ -51,6 +51,7 @@ def api(
         loop="uvloop",
         http="httptools",
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
         timeout_graceful_shutdown=20,
     )

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     app_debug: bool = Field(False, alias="APP_DEBUG")
     app_port: int = Field(8000, alias="APP_PORT")
     web_concurrency: int = Field(1, ge=1, alias="WEB_CONCURRENCY")
+    # Proxies whose X-Forwarded-For is trusted (the ALB's subnet in AWS), so rate limits see clients
+    forwarded_allow_ips: str = Field("127.0.0.1,::1", alias="FORWARDED_ALLOW_IPS")
     docs_enabled: bool = Field(True, alias="DOCS_ENABLED")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="CORS_ORIGINS")
     max_body_bytes: int = Field(1024 * 1024, ge=1, alias="MAX_BODY_BYTES")

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.auth.deps import CurrentUserId
+from app.auth.deps import CurrentUser
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.jobs import service
@@ -22,21 +22,21 @@ router = APIRouter(tags=["jobs"], responses=problem_responses(401))
     responses=problem_responses(413),
 )
 async def start_export(
-    session: SessionDep, user_id: CurrentUserId, response: Response
+    session: SessionDep, user: CurrentUser, response: Response
 ) -> ExportAccepted:
     """Start a background export of all your tasks. Poll `status_url`; when the job has
     succeeded, fetch `/jobs/{job_id}/result` (JSON Lines, or CSV with `?format=csv`). Retrying
     with the same `X-Request-ID` returns the same job."""
-    job_id = await service.start_export(session, user_id, request_id_var.get())
+    job_id = await service.start_export(session, user.id, request_id_var.get())
     status_url = f"/jobs/{job_id}"
     response.headers["Location"] = status_url
     return ExportAccepted(job_id=job_id, status_url=status_url)
 
 
 @router.get("/jobs/{job_id}", summary="A job's status", responses=problem_responses(404))
-async def get_job(job_id: str, session: SessionDep, user_id: CurrentUserId) -> JobView:
+async def get_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobView:
     """Status, attempts, timestamps, error and result of one of your jobs."""
-    return await service.get_job(session, user_id, job_id)
+    return await service.get_job(session, user.id, job_id)
 
 
 @router.get(
@@ -51,11 +51,11 @@ async def get_job(job_id: str, session: SessionDep, user_id: CurrentUserId) -> J
 async def get_job_result(
     job_id: str,
     session: SessionDep,
-    user_id: CurrentUserId,
+    user: CurrentUser,
     format: Annotated[Literal["jsonl", "csv"], Query(description="Output format")] = "jsonl",
 ) -> StreamingResponse:
     """The exported tasks, streamed. 409 while the job has not succeeded."""
-    content = await service.get_export(session, user_id, job_id)
+    content = await service.get_export(session, user.id, job_id)
     if format == "csv":
         return StreamingResponse(service.csv_lines(content), media_type="text/csv")
     return StreamingResponse(service.jsonl_lines(content), media_type="application/x-ndjson")
