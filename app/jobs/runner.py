@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from celery import Task
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.config import Settings, get_settings
@@ -141,8 +142,12 @@ def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
     """Run `body` exactly once for the job id this Celery task was published with."""
     settings = get_settings()
     job_id = str(task.request.id)
-    with worker_session() as session, session.begin():
-        claimed = _claim(session, job_id, name, settings)
+    try:
+        with worker_session() as session, session.begin():
+            claimed = _claim(session, job_id, name, settings)
+    except SQLAlchemyError as exc:  # database unreachable: try again later, nothing was claimed
+        logger.warning("could not claim job: %s", exc, extra={"job_id": job_id, "outcome": "retry"})
+        raise task.retry(countdown=backoff_seconds(settings, 1), max_retries=None) from exc
     if isinstance(claimed, dict):
         logger.info("job already finished", extra={"job_id": job_id, "outcome": "duplicate"})
         return claimed

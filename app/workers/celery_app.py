@@ -75,7 +75,7 @@ def _engine_for_process(pid: int) -> Engine:
         url,
         pool_size=2,
         max_overflow=2,
-        pool_pre_ping=True,
+        pool_pre_ping=False,  # a dead connection fails one attempt; the runner retries it
         connect_args={
             "connect_timeout": max(int(settings.db_connect_timeout_seconds), 1),
             "options": f"-c timezone=UTC -c statement_timeout={int(settings.job_lease_seconds * 1000)}",
