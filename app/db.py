@@ -84,4 +84,5 @@ async def session_scope(
             callback(session)
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit (or roll back) before the response is sent, so a 2xx means committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

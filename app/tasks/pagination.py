@@ -42,6 +42,10 @@ SORTS: dict[TaskSort, SortSpec] = {
 }
 
 
+#: Far above any cursor this API issues; longer strings are refused before decoding.
+MAX_CURSOR_LENGTH = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class CursorPosition:
     key: str
@@ -77,6 +81,8 @@ class CursorCodec:
         return base64.urlsafe_b64encode(self._sign(payload) + payload).rstrip(b"=").decode()
 
     def decode(self, cursor: str, query_fingerprint: str) -> CursorPosition:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise InvalidCursor()
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (ValueError, TypeError) as exc:

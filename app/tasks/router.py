@@ -4,16 +4,25 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.auth.deps import CurrentUserId, SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.types import PgText
 from app.tasks import idempotency, service
 from app.tasks.etags import etag, none_match, parse_if_match
 from app.tasks.repository import TaskFilters
-from app.tasks.schemas import TaskCreate, TaskPage, TaskResponse, TaskSort, TaskStatus, TaskUpdate
+from app.tasks.schemas import (
+    Instant,
+    SearchText,
+    TagFilter,
+    TaskCreate,
+    TaskPage,
+    TaskResponse,
+    TaskSort,
+    TaskStatus,
+    TaskUpdate,
+)
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(401, 422))
 
@@ -28,14 +37,14 @@ def task_filters(
         list[Annotated[int, Field(ge=0, le=3)]] | None,
         Query(description="Match any of these priorities"),
     ] = None,
-    tag: Annotated[
-        PgText | None, Query(min_length=1, max_length=50, description="Has this tag")
-    ] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="due_at < this")] = None,
-    due_after: Annotated[AwareDatetime | None, Query(description="due_at >= this")] = None,
+    tag: Annotated[TagFilter | None, Query(description="Has this tag")] = None,
+    due_before: Annotated[Instant | None, Query(description="due_at < this")] = None,
+    due_after: Annotated[Instant | None, Query(description="due_at >= this")] = None,
     q: Annotated[
-        PgText | None,
-        Query(min_length=1, max_length=100, description="Text in title or description"),
+        SearchText | None,
+        Query(
+            description="Text in title or description, case-insensitive; `%` and `_` are literal"
+        ),
     ] = None,
     sort: Annotated[TaskSort, Query(description="Sort key; `-` means descending")] = (
         TaskSort.created_desc
@@ -94,9 +103,7 @@ async def list_tasks(
     user_id: CurrentUserId,
     filters: Annotated[TaskFilters, Depends(task_filters)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=1024, description="From meta.next_cursor")
-    ] = None,
+    cursor: Annotated[str | None, Query(description="From meta.next_cursor")] = None,
 ) -> Response:
     """The caller's tasks, one page at a time (keyset pagination). A cursor only works with the
     filters and sort it was issued for."""

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, get_args
 
@@ -46,6 +46,31 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _STORABLE
 ]
 Tags = Annotated[list[Tag], Field(max_length=20)]
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=100), _STORABLE]
+TagFilter = Annotated[str, StringConstraints(min_length=1, max_length=50), _STORABLE]
+
+#: Instants the API stores, exclusive of Python's extremes: asyncpg cannot encode an instant whose
+#: UTC value falls outside Python's range (a 500), and it encodes `datetime.min`/`max` as
+#: `-infinity`/`infinity`, which JSON clients cannot parse and which the due-date sorts reserve
+#: for "no due date".
+EARLIEST_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_INSTANT = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_INSTANT <= utc < LATEST_INSTANT:
+        raise ValueError(
+            f"must be between {EARLIEST_INSTANT.isoformat()} and {LATEST_INSTANT.isoformat()}"
+        )
+    return utc
+
+
+#: A timezone-aware instant, normalised to UTC (so equal instants fingerprint equally in cursors).
+Instant = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
@@ -59,7 +84,7 @@ class TaskCreate(BaseModel):
     description: Description = ""
     status: TaskStatus = TaskStatus.todo
     priority: Priority = 0
-    due_at: AwareDatetime | None = None
+    due_at: Instant | None = None
     tags: Tags = Field(default_factory=list)
 
     @field_validator("tags")
@@ -77,7 +102,7 @@ class TaskUpdate(BaseModel):
     description: Description | None = None
     status: TaskStatus | None = None
     priority: Priority | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Instant | None = None
     tags: Tags | None = None
 
     @field_validator("title", "description", "status", "priority", "tags")

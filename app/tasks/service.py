@@ -67,6 +67,10 @@ async def create_task(
             ttl_hours=settings.idempotency_ttl_hours,
         )
         if stored is not None:
+            # A replay touches no task row, so it needs its own active-owner check (an insert
+            # gets it from the join): a deactivated user's token must not replay a 201.
+            if not await repository.owner_is_active(session, owner_id):
+                raise OwnerInactive()
             return CreatedTask(stored, replayed=True)
     row = await repository.insert(session, owner_id, body.model_dump())
     if row is None:
