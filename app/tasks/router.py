@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import Field
 
 from app.auth.deps import CurrentUserId, SettingsDep
-from app.db import SessionDep
+from app.db import ReadSessionDep, SessionDep
 from app.errors import problem_responses
 from app.tasks import idempotency, service
 from app.tasks.etags import etag, none_match, parse_if_match
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(
 JSON = "application/json"
 
 
-def task_filters(
+async def task_filters(
     status_: Annotated[
         list[TaskStatus] | None, Query(alias="status", description="Match any of these statuses")
     ] = None,
@@ -98,7 +98,7 @@ async def create_task(
 
 @router.get("", summary="List tasks", response_model=TaskPage, responses=problem_responses(400))
 async def list_tasks(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
     filters: Annotated[TaskFilters, Depends(task_filters)],
@@ -119,7 +119,7 @@ async def list_tasks(
 )
 async def get_task(
     task_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     user_id: CurrentUserId,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:

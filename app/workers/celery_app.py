@@ -8,12 +8,14 @@ created lazily in the process that uses it, so no pooled connection ever crosses
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 
 from celery import Celery, signals
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings, get_settings
@@ -59,6 +61,16 @@ def create_celery(settings: Settings) -> Celery:
 
 
 celery_app = create_celery(get_settings())
+
+
+@signals.worker_process_init.connect
+def _connect_after_fork(**_: object) -> None:
+    """Open this child's engine now, so the first job's time limit is not spent connecting."""
+    try:
+        with worker_engine().connect():
+            pass
+    except SQLAlchemyError as exc:  # the database may be down; jobs will retry their claims
+        logging.getLogger(__name__).warning("worker could not reach the database: %s", exc)
 
 
 @signals.setup_logging.connect

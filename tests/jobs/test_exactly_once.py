@@ -147,7 +147,7 @@ def test_worker_killed_after_commit_does_not_run_again(
 
 def test_poison_job_stops_after_max_attempts(stack: JobStack, db: Engine, settings) -> None:  # type: ignore[no-untyped-def]
     """J6: a job whose process dies every time ends `failed` after JOB_MAX_ATTEMPTS (3 here)."""
-    stack.start_worker()
+    stack.start_worker(overrides=KILLABLE)
     user_id = make_committed_user(db, email=None)
     job_id = f"poison:{user_id}"
     _publish(stack, settings, "tests.poison", job_id, user_id=str(user_id))
