@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     # PostgreSQL (None: `taskhub dev` starts an embedded server and fills it in)
     database_url: str | None = Field(None, alias="DATABASE_URL")
     sql_echo: bool = Field(False, alias="SQL_ECHO")
-    db_pool_size: int = Field(10, ge=1, alias="DB_POOL_SIZE")
-    db_max_overflow: int = Field(10, ge=0, alias="DB_MAX_OVERFLOW")
+    # A fixed pool: overflow connections would be opened and closed per request under load.
+    db_pool_size: int = Field(20, ge=1, alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(0, ge=0, alias="DB_MAX_OVERFLOW")
     db_connect_timeout_seconds: float = Field(5.0, gt=0, alias="DB_CONNECT_TIMEOUT_SECONDS")
     db_statement_timeout_ms: int = Field(5000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
 
