@@ -8,8 +8,10 @@ commit succeeded (the outbox uses this to publish jobs at once without ever publ
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,12 +55,6 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for endpoints that only read, each in one statement: in autocommit mode, so a
-    read costs one round trip instead of BEGIN, the query and COMMIT."""
-    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
-
-
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run `callback` after this request's transaction commits; drop it on rollback."""
     session.info.setdefault("after_commit", []).append(callback)
@@ -66,11 +62,12 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     publisher = request.app.state.outbox_publisher
-    async for session in session_scope(request.app.state.sessionmaker):
+    async with session_scope(request.app.state.sessionmaker) as session:
         after_commit(session, publisher.publish_committed)
         yield session
 
 
+@asynccontextmanager
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
@@ -90,11 +87,23 @@ async def session_scope(
             callback(session)
 
 
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.read_sessionmaker() as session:
-        yield session
+async def get_read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """For endpoints that only read, in single statements: a pooled asyncpg connection used
+    directly, outside any transaction, so a read is one round trip (no BEGIN and COMMIT) with
+    no ORM or result layer in between (see app/tasks/repository.py)."""
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as connection:
+        raw: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        if raw.is_closed():  # the server went away since it was pooled: replace it
+            await connection.invalidate()
+            raw = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield raw
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+            await connection.invalidate()  # SQLAlchemy did not see this failure: tell the pool
+            raise
 
 
 # scope="function": commit (or roll back) before the response is sent, so a 2xx means committed.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadConnectionDep = Annotated[asyncpg.Connection, Depends(get_read_connection, scope="function")]

@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -175,6 +176,9 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError):
         app.add_exception_handler(exc_type, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_error)
+    # The read path uses asyncpg directly (app/db.py), so its errors arrive unwrapped.
+    app.add_exception_handler(asyncpg.InterfaceError, _database_unavailable)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
 
 
 # SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong":
@@ -183,9 +187,10 @@ _TRANSIENT_SQLSTATES = ("57014", "57P01", "57P02", "57P03", "08")
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
-    if exc.connection_invalidated or sqlstate.startswith(_TRANSIENT_SQLSTATES):
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    sqlstate = str(getattr(original, "sqlstate", None) or getattr(original, "pgcode", None) or "")
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if invalidated or sqlstate.startswith(_TRANSIENT_SQLSTATES):
         return await _database_unavailable(request, exc)
     logger.error("database error", exc_info=exc)
     return problem_response(500, "An unexpected error occurred")

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from app.db import create_engine, create_sessionmaker
 from app.errors import Problem, install_error_handlers
 from app.health import APP_VERSION
 from app.health import router as health_router
@@ -39,7 +39,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)
     app.state.redis = create_redis(settings)
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     app.state.outbox_publisher.start()

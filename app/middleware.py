@@ -1,12 +1,15 @@
 """Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware).
 
 For every HTTP request: a request id (echoed if the client sent a sane one), standard security
-headers, `/path/` served as `/path` without a redirect, and bodies over the size limit refused
-with 413 before the application parses them.
+headers, `/path/` served as `/path` without a redirect, bodies over the size limit refused
+with 413 before the application parses them, and an unexpected exception answered with a
+problem+json 500 that still carries the request id (Starlette's own fallback is plain text and
+sits outside this middleware).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from contextvars import ContextVar
@@ -14,9 +17,11 @@ from contextvars import ContextVar
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+logger = logging.getLogger(__name__)
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
-_SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -58,7 +63,12 @@ class RequestContextMiddleware:
         async def reject() -> None:
             nonlocal rejected
             if not response_started:
-                await _reject_too_large(send_with_headers, self.max_body_bytes)
+                await _send_problem(
+                    send_with_headers,
+                    413,
+                    "Content Too Large",
+                    f"The request body exceeds {self.max_body_bytes} bytes",
+                )
             rejected = True
 
         try:
@@ -79,13 +89,22 @@ class RequestContextMiddleware:
                 return message
 
             await self.app(scope, limited_receive, send_with_headers)
+        except Exception:
+            if rejected:
+                return  # the client already has its 413
+            logger.exception("unhandled error in %s %s", scope.get("method"), path)
+            if response_started:
+                raise  # too late for a clean answer: let the server drop the connection
+            await _send_problem(
+                send_with_headers, 500, "Internal Server Error", "An unexpected error occurred"
+            )
         finally:
             request_id_var.reset(token)
 
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == b"x-request-id" and _SANE_REQUEST_ID.match(value):
+        if name == b"x-request-id" and _SANE_REQUEST_ID.fullmatch(value):
             return bytes(value).decode()
     return uuid.uuid4().hex
 
@@ -100,19 +119,12 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _reject_too_large(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        {
-            "type": "about:blank",
-            "title": "Content Too Large",
-            "status": 413,
-            "detail": f"The request body exceeds {limit} bytes",
-        }
-    )
+async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),

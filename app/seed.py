@@ -6,7 +6,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import typer
 from sqlalchemy.engine import make_url
 
@@ -38,7 +38,7 @@ async def create_user(*, username: str, password: str, email: str | None) -> uui
     request = RegisterRequest(username=username, password=password, email=email)
     engine = create_engine(get_settings())
     try:
-        async for session in session_scope(create_sessionmaker(engine)):
+        async with session_scope(create_sessionmaker(engine)) as session:
             user = await auth_service.register(session, request)
         return user.id
     finally:

@@ -66,7 +66,7 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
     session dependency is overridden to use the same connection (commits become savepoints)."""
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.db import get_read_session, get_session, session_scope
+    from app.db import get_read_connection, get_session, session_scope
 
     async with app.state.engine.connect() as connection:
         outer = await connection.begin()
@@ -75,19 +75,18 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
         )
 
         async def override() -> AsyncIterator[AsyncSession]:
-            async for request_session in session_scope(sessionmaker):
+            async with session_scope(sessionmaker) as request_session:
                 yield request_session
 
-        async def override_read() -> AsyncIterator[AsyncSession]:
-            async with sessionmaker() as read_session:
-                yield read_session
+        async def override_read() -> AsyncIterator[object]:
+            yield (await connection.get_raw_connection()).driver_connection
 
         app.dependency_overrides[get_session] = override
-        app.dependency_overrides[get_read_session] = override_read
+        app.dependency_overrides[get_read_connection] = override_read
         async with sessionmaker() as test_session:
             yield test_session
         app.dependency_overrides.pop(get_session, None)
-        app.dependency_overrides.pop(get_read_session, None)
+        app.dependency_overrides.pop(get_read_connection, None)
         await outer.rollback()
 
 

@@ -12,17 +12,25 @@ from redis.asyncio import Redis
 from app.auth import repository
 from app.auth.rate_limit import LoginLimiter
 from app.auth.tokens import decode_token
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import Unauthorized
 from app.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def app_settings(request: Request) -> Settings:
+    """The settings this app was created with. Dependencies here are all `async def`: FastAPI
+    runs plain `def` dependencies in a thread pool, a hop that cost more than the query."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
-def get_current_user_id(
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def get_current_user_id(
     settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> uuid.UUID:
     """The caller's id from a valid access token. Queries that use it must also check that the
@@ -45,7 +53,7 @@ async def get_current_user(session: SessionDep, user_id: CurrentUserId) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_login_limiter(request: Request, settings: SettingsDep) -> LoginLimiter:
+async def get_login_limiter(request: Request, settings: SettingsDep) -> LoginLimiter:
     redis: Redis = request.app.state.redis
     return LoginLimiter(redis, settings)
 

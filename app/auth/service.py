@@ -64,9 +64,7 @@ async def login(
 ) -> TokenPair:
     await limiter.check(username, client_ip)
     credentials = (
-        await repository.get_credentials(session, username)
-        if could_be_username(username)
-        else None
+        await repository.get_credentials(session, username) if could_be_username(username) else None
     )
     hashed = credentials.hashed_password if credentials else None
     if not await verify_password(password, hashed) or credentials is None:

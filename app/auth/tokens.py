@@ -64,5 +64,5 @@ def decode_token(settings: Settings, token: str, *, expected_type: TokenType) ->
             jti=uuid.UUID(str(claims["jti"])),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, OSError) as exc:  # e.g. `exp` past year 9999
         raise Unauthorized("Could not validate credentials") from exc

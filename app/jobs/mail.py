@@ -39,7 +39,9 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
         except smtplib.SMTPException:
             pass
         _connections.pop(pid, None)
-    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds)
+    smtp = smtplib.SMTP(
+        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+    )
     if settings.smtp_starttls:
         smtp.starttls(context=ssl.create_default_context())
     if settings.smtp_user and settings.smtp_password:

@@ -12,7 +12,7 @@ from app.jobs import service
 from app.jobs.schemas import ExportAccepted, JobView
 from app.middleware import request_id_var
 
-router = APIRouter(tags=["jobs"], responses=problem_responses(401))
+router = APIRouter(tags=["jobs"], responses=problem_responses(401, 422))
 
 
 @router.post(

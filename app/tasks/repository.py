@@ -4,11 +4,14 @@ client without an ORM object or a Pydantic model in between."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,11 +100,41 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def owner_is_active(session: AsyncSession, owner_id: uuid.UUID) -> bool:
-    result = await session.execute(
-        text("SELECT 1 FROM users WHERE id = :owner_id AND is_active"), {"owner_id": owner_id}
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under `session`, inside whatever transaction the session holds."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
+_BIND_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")  # `:name`, not `::type`
+
+
+@lru_cache(maxsize=1024)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`... :owner_id ...` → `... $1 ...` and the parameter names in order, for asyncpg."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _BIND_PARAMETER.sub(number, sql), tuple(names)
+
+
+async def _fetch(db: asyncpg.Connection, sql: str, params: dict[str, Any]) -> list[asyncpg.Record]:
+    """Reads go straight to asyncpg (its prepared-statement cache, no ORM or result layer):
+    on the GET /tasks hot path that was several times cheaper than `session.execute`."""
+    positional, names = _positional(sql)
+    rows: list[asyncpg.Record] = await db.fetch(positional, *(params[name] for name in names))
+    return rows
+
+
+async def owner_is_active(db: asyncpg.Connection, owner_id: uuid.UUID) -> bool:
+    rows = await _fetch(
+        db, "SELECT 1 FROM users WHERE id = :owner_id AND is_active", {"owner_id": owner_id}
     )
-    return result.first() is not None
+    return bool(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +170,7 @@ def list_page_statement(
 
 
 async def list_page(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     owner_id: uuid.UUID,
     filters: TaskFilters,
     *,
@@ -147,20 +180,18 @@ async def list_page(
     """Up to `limit` rows after `after` in the sort's order (the caller asks one extra row to
     learn whether another page exists)."""
     statement = list_page_statement(owner_id, filters, after=after, limit=limit)
-    result = await session.execute(text(statement.sql), statement.params)
-    return [PageRow(row.body, row.sort_key, row.id) for row in result]
+    rows = await _fetch(db, statement.sql, statement.params)
+    return [PageRow(row["body"], row["sort_key"], row["id"]) for row in rows]
 
 
-async def get(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    result = await session.execute(
-        text(
-            f"SELECT {TASK_JSON} AS body, t.id, t.version FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
-            " WHERE t.id = :task_id AND t.owner_id = :owner_id"
-        ),
+async def get(db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
+    rows = await _fetch(
+        db,
+        f"SELECT {TASK_JSON} AS body, t.id, t.version FROM tasks t JOIN users u ON {_ACTIVE_OWNER}"
+        " WHERE t.id = :task_id AND t.owner_id = :owner_id",
         {"task_id": task_id, "owner_id": owner_id},
     )
-    row = result.first()
-    return TaskRow(row.id, row.body, row.version) if row else None
+    return TaskRow(rows[0]["id"], rows[0]["body"], rows[0]["version"]) if rows else None
 
 
 async def insert(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import Field
 
 from app.auth.deps import CurrentUserId, SettingsDep
-from app.db import ReadSessionDep, SessionDep
+from app.db import ReadConnectionDep, SessionDep
 from app.errors import problem_responses
 from app.tasks import idempotency, service
 from app.tasks.etags import etag, none_match, parse_if_match
@@ -98,7 +98,7 @@ async def create_task(
 
 @router.get("", summary="List tasks", response_model=TaskPage, responses=problem_responses(400))
 async def list_tasks(
-    session: ReadSessionDep,
+    db: ReadConnectionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
     filters: Annotated[TaskFilters, Depends(task_filters)],
@@ -107,7 +107,7 @@ async def list_tasks(
 ) -> Response:
     """The caller's tasks, one page at a time (keyset pagination). A cursor only works with the
     filters and sort it was issued for."""
-    page = await service.list_tasks(session, settings, user_id, filters, cursor=cursor, limit=limit)
+    page = await service.list_tasks(db, settings, user_id, filters, cursor=cursor, limit=limit)
     return Response(page, media_type=JSON)
 
 
@@ -119,12 +119,12 @@ async def list_tasks(
 )
 async def get_task(
     task_id: uuid.UUID,
-    session: ReadSessionDep,
+    db: ReadConnectionDep,
     user_id: CurrentUserId,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """One of the caller's tasks, with its `ETag`. `If-None-Match` with that ETag gives 304."""
-    row = await service.get_task(session, user_id, task_id)
+    row = await service.get_task(db, user_id, task_id)
     headers = {"ETag": etag(row.version)}
     if none_match(if_none_match, row.version):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)

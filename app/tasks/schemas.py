@@ -41,7 +41,7 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=100), _STORABLE
 ]
 Description = Annotated[str, StringConstraints(max_length=500), _STORABLE]
-Priority = Annotated[int, Field(ge=0, le=3)]
+Priority = Annotated[int, Field(ge=0, le=3, strict=True)]  # 1.0, "2" and false are not priorities
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _STORABLE
 ]

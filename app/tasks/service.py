@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,9 +43,10 @@ async def _explain_miss(
     session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, *, had_precondition: bool
 ) -> Exception:
     """Why a statement scoped to (active owner, task) touched nothing: 401, 412 or 404."""
-    if not await repository.owner_is_active(session, owner_id):
+    db = await repository.driver(session)
+    if not await repository.owner_is_active(db, owner_id):
         return OwnerInactive()
-    if had_precondition and await repository.get(session, owner_id, task_id) is not None:
+    if had_precondition and await repository.get(db, owner_id, task_id) is not None:
         return StaleTask()
     return TaskNotFound()
 
@@ -69,7 +71,7 @@ async def create_task(
         if stored is not None:
             # A replay touches no task row, so it needs its own active-owner check (an insert
             # gets it from the join): a deactivated user's token must not replay a 201.
-            if not await repository.owner_is_active(session, owner_id):
+            if not await repository.owner_is_active(await repository.driver(session), owner_id):
                 raise OwnerInactive()
             return CreatedTask(stored, replayed=True)
     row = await repository.insert(session, owner_id, body.model_dump())
@@ -91,10 +93,14 @@ async def create_task(
     return CreatedTask(response, replayed=False)
 
 
-async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
-    row = await repository.get(session, owner_id, task_id)
+async def get_task(db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
+    row = await repository.get(db, owner_id, task_id)
     if row is None:
-        raise await _explain_miss(session, owner_id, task_id, had_precondition=False)
+        raise (
+            OwnerInactive()
+            if not await repository.owner_is_active(db, owner_id)
+            else TaskNotFound()
+        )
     return row
 
 
@@ -108,7 +114,7 @@ async def update_task(
 ) -> TaskRow:
     changes = body.changes()
     if not changes:  # an empty merge patch changes nothing and keeps the ETag
-        row = await get_task(session, owner_id, task_id)
+        row = await get_task(await repository.driver(session), owner_id, task_id)
         if if_match is not None and row.version not in if_match:
             raise StaleTask()
         return row
@@ -128,7 +134,7 @@ async def delete_task(
 
 
 async def list_tasks(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     settings: Settings,
     owner_id: uuid.UUID,
     filters: TaskFilters,
@@ -140,8 +146,8 @@ async def list_tasks(
     codec = cursor_codec(settings.jwt_secret)
     query_fingerprint = fingerprint(filters.fingerprint_fields())
     after = codec.decode(cursor, query_fingerprint) if cursor else None
-    rows = await repository.list_page(session, owner_id, filters, after=after, limit=limit + 1)
-    if not rows and not await repository.owner_is_active(session, owner_id):
+    rows = await repository.list_page(db, owner_id, filters, after=after, limit=limit + 1)
+    if not rows and not await repository.owner_is_active(db, owner_id):
         raise OwnerInactive()
     has_more = len(rows) > limit
     items = rows[:limit]

@@ -51,7 +51,7 @@ async def test_rolled_back_registration_enqueues_nothing(
     sessionmaker = create_sessionmaker(jobs_app.state.engine)
     registered: list[uuid.UUID] = []
     try:
-        async for session in session_scope(sessionmaker):
+        async with session_scope(sessionmaker) as session:
             registered.append((await auth_service.register(session, request)).id)
             assert (
                 await session.scalar(

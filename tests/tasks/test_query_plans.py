@@ -120,7 +120,9 @@ def _describe(plan: dict[str, Any], depth: int = 0) -> str:
 
 async def _deep_cursor(session: AsyncSession, owner: User, filters: TaskFilters) -> CursorPosition:
     """A position far into the listing, as the API's cursor would carry it."""
-    rows = await repository.list_page(session, owner.id, filters, after=None, limit=1000)
+    rows = await repository.list_page(
+        await repository.driver(session), owner.id, filters, after=None, limit=1000
+    )
     assert len(rows) == 1000
     return CursorPosition(rows[-1].sort_key, rows[-1].id)
 
@@ -166,6 +168,8 @@ async def test_list_page_statement_is_what_list_page_runs(
     statement = repository.list_page_statement(populated_owner.id, filters, after=None, limit=5)
 
     direct = (await session.execute(text(statement.sql), statement.params)).all()
-    rows = await repository.list_page(session, populated_owner.id, filters, after=None, limit=5)
+    rows = await repository.list_page(
+        await repository.driver(session), populated_owner.id, filters, after=None, limit=5
+    )
 
     assert [row.id for row in rows] == [row.id for row in direct]
