@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     jwt_expire_minutes: int = Field(15, ge=1, alias="JWT_EXPIRE_MINUTES")
     jwt_refresh_days: int = Field(7, ge=1, alias="JWT_REFRESH_DAYS")
     password_hash_profile: Literal["owasp", "fast"] = Field("owasp", alias="PASSWORD_HASH_PROFILE")
+    password_hash_concurrency: int = Field(2, ge=1, alias="PASSWORD_HASH_CONCURRENCY")
 
     # Failed-login rate limits (per username and per client IP, in a fixed window)
     login_max_failures_per_username: int = Field(5, ge=1, alias="LOGIN_MAX_FAILURES_PER_USERNAME")

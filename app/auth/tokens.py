@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import jwt
@@ -45,24 +46,47 @@ def encode_token(
 
 
 def decode_token(settings: Settings, token: str, *, expected_type: TokenType) -> TokenClaims:
+    verified = _verify(token, settings.jwt_secret, settings.jwt_algorithm)
+    if verified.expires_at <= datetime.now(UTC):
+        raise Unauthorized("Token has expired")
+    if verified.token_type != expected_type:
+        raise Unauthorized(f"A token of type {expected_type} is required")
+    return verified.claims
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    claims: TokenClaims
+    token_type: str
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.claims.expires_at
+
+
+@lru_cache(maxsize=4096)
+def _verify(token: str, secret: str, algorithm: str) -> _Verified:
+    """Check a token's signature and claims once; a client sends the same access token with
+    every request, and verifying it again each time cost more than the database query. Expiry
+    is checked by the caller on every use, so a cached token still stops working at `exp`.
+    Failures raise, and exceptions are never cached."""
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=[settings.jwt_algorithm],
-            options={"require": REQUIRED_CLAIMS},
+            secret,
+            algorithms=[algorithm],
+            options={"require": REQUIRED_CLAIMS, "verify_exp": False},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("Token has expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("Could not validate credentials") from exc
-    if claims.get("type") != expected_type:
-        raise Unauthorized(f"A token of type {expected_type} is required")
     try:
-        return TokenClaims(
-            user_id=uuid.UUID(str(claims["sub"])),
-            jti=uuid.UUID(str(claims["jti"])),
-            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        return _Verified(
+            TokenClaims(
+                user_id=uuid.UUID(str(claims["sub"])),
+                jti=uuid.UUID(str(claims["jti"])),
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            ),
+            str(claims.get("type")),
         )
     except (TypeError, ValueError, OverflowError, OSError) as exc:  # e.g. `exp` past year 9999
         raise Unauthorized("Could not validate credentials") from exc
