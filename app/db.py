@@ -60,6 +60,14 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+async def end_read(session: AsyncSession) -> None:
+    """End a transaction that has only read, returning its connection to the pool; the session
+    starts a new one on its next statement. For a service that must wait (a password hash)
+    between reading and writing, so the wait does not hold a pooled connection."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        await session.commit()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     publisher = request.app.state.outbox_publisher
     async with session_scope(request.app.state.sessionmaker) as session:

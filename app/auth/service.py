@@ -13,6 +13,7 @@ from app.auth.rate_limit import LoginLimiter
 from app.auth.schemas import RegisterRequest, TokenPair, could_be_username
 from app.auth.tokens import decode_token, encode_token
 from app.config import Settings
+from app.db import end_read
 from app.errors import Conflict, Unauthorized
 from app.jobs import names, outbox
 from app.models import User
@@ -67,6 +68,7 @@ async def login(
         await repository.get_credentials(session, username) if could_be_username(username) else None
     )
     hashed = credentials.hashed_password if credentials else None
+    await end_read(session)  # hand the connection back while the hash runs (tens of ms)
     if not await verify_password(password, hashed) or credentials is None:
         await limiter.record_failure(username, client_ip)
         raise InvalidCredentials()
