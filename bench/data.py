@@ -1,0 +1,77 @@
+"""The benchmark's users and tasks: seeded through app.seed (COPY), read back with psycopg."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+
+from bench.config import BASE_TASKS, WRITER_TASKS
+
+PASSWORD = "bench-password-1"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchUser:
+    username: str
+    id: uuid.UUID
+    tasks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    prefix: str  # every username of this run starts with it
+    base: BenchUser  # 10,000 tasks: the GET cases
+    writer: BenchUser  # POST and PATCH target
+    scale: BenchUser  # the large user: scale case, cursor walk, OFFSET comparison
+    seed_seconds: dict[str, float]
+
+
+async def _seed_one(prefix: str, tasks: int) -> BenchUser:
+    from app.seed import seed
+
+    (owner_id,) = await seed(users=1, tasks_per_user=tasks, password=PASSWORD, prefix=prefix)
+    return BenchUser(f"{prefix}_0", owner_id, tasks)
+
+
+def seed_dataset(prefix: str, scale_tasks: int) -> Dataset:
+    """Seed the three users (each `app.seed` call ends with ANALYZE), timing each."""
+    seconds: dict[str, float] = {}
+    users: dict[str, BenchUser] = {}
+    for role, tasks in (("base", BASE_TASKS), ("writer", WRITER_TASKS), ("scale", scale_tasks)):
+        started = time.perf_counter()
+        users[role] = asyncio.run(_seed_one(f"{prefix}_{role}", tasks))
+        seconds[role] = time.perf_counter() - started
+    return Dataset(prefix, users["base"], users["writer"], users["scale"], seconds)
+
+
+def task_versions(dsn: str, owner_id: uuid.UUID, limit: int) -> dict[str, int]:
+    """`{task id: version}` for up to `limit` of the owner's tasks (ETag = `"<version>"`)."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT id, version FROM tasks WHERE owner_id = %s ORDER BY id LIMIT %s",
+            (owner_id, limit),
+        ).fetchall()
+    return {str(task_id): int(version) for task_id, version in rows}
+
+
+def server_version(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+def delete_bench_rows(dsn: str, prefix: str) -> None:
+    """Remove this run's users (their tasks, tokens and outbox rows cascade) and job_log rows;
+    used when the run borrowed a DATABASE_URL instead of its own embedded server."""
+    pattern = prefix.replace("_", "\\_") + "\\_%"
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute(
+            "DELETE FROM job_log WHERE job_id IN"
+            " (SELECT 'welcome_email:' || id FROM users WHERE username LIKE %s)",
+            (pattern,),
+        )
+        conn.execute("DELETE FROM users WHERE username LIKE %s", (pattern,))
