@@ -157,10 +157,21 @@ def create_user(
     password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
 ) -> None:
     """Create a user (with the same rules as POST /auth/register)."""
+    from pydantic import ValidationError
+
+    from app.errors import AppError
     from app.seed import create_user as create
 
     secret = password or getpass.getpass("Password: ")
-    user_id = asyncio.run(create(username=username, password=secret, email=email))
+    try:
+        user_id = asyncio.run(create(username=username, password=secret, email=email))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"cannot create {username}: {problems}", err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        typer.echo(f"cannot create {username}: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"created user {username} ({user_id})")
 
 

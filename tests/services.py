@@ -19,6 +19,7 @@ STATE = Path(".taskhub")
 
 @dataclass
 class TestServices:
+    __test__ = False  # a helper, not a test class
     database_url: str  # postgresql+asyncpg://.../<fresh database>
     redis_url: str
     embedded_pg: EmbeddedPostgres | None = None
