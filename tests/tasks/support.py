@@ -19,6 +19,22 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 FAR_PAST = datetime.min.replace(tzinfo=UTC)
 
 
+#: Every field of TaskResponse (SPEC §4).
+TASK_FIELDS = {
+    "id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_at",
+    "tags",
+    "owner",
+    "created_at",
+    "updated_at",
+    "completed_at",
+}
+
+
 async def create_task(client: AsyncClient, headers: Mapping[str, str], **fields: Any) -> Response:
     """POST /tasks with a valid title unless `fields` gives one; asserts the 201."""
     response = await client.post(

@@ -13,21 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import User
 from tests.factories import make_task
-from tests.tasks.support import count_tasks, create_task, parse_time
+from tests.tasks.support import TASK_FIELDS, count_tasks, create_task, parse_time
 
-TASK_FIELDS = {
-    "id",
-    "title",
-    "description",
-    "status",
-    "priority",
-    "due_at",
-    "tags",
-    "owner",
-    "created_at",
-    "updated_at",
-    "completed_at",
-}
 PAST = datetime(2020, 5, 17, 8, 30, tzinfo=UTC)
 
 

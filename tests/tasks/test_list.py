@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import User
 from tests.factories import make_task
-from tests.tasks.support import TaskSpec, expected_ids, insert_tasks, list_all
+from tests.tasks.support import TASK_FIELDS, TaskSpec, expected_ids, insert_tasks, list_all
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 SORTS = ["-created_at", "created_at", "due_at", "-due_at", "-priority", "-updated_at"]
@@ -52,19 +52,7 @@ async def test_page_has_items_and_meta(
     assert page["meta"]["has_more"] is True
     assert isinstance(page["meta"]["next_cursor"], str)
     assert _ids(page["items"]) == newest_first[:2]
-    assert set(page["items"][0]) == {
-        "id",
-        "title",
-        "description",
-        "status",
-        "priority",
-        "due_at",
-        "tags",
-        "owner",
-        "created_at",
-        "updated_at",
-        "completed_at",
-    }
+    assert set(page["items"][0]) == TASK_FIELDS
     assert page["items"][0]["owner"] == owner.username
 
 
