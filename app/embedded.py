@@ -115,9 +115,6 @@ class EmbeddedPostgres:
                 ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user, timeout=30
             )
 
-    def is_running(self) -> bool:
-        return _wait_for_port(self.port, 0.2)
-
 
 def _chown_tree(path: Path, entry: pwd.struct_passwd) -> None:
     for root, _dirs, files in os.walk(path):

@@ -7,12 +7,9 @@ timeouts, no retries): anything not published now is published by the relay late
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import Celery
-
-logger = logging.getLogger(__name__)
 
 
 def publish(celery: Celery, *, job_id: str, name: str, kwargs: dict[str, Any]) -> None:

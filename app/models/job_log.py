@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
 
-JOB_STATUSES = ("running", "succeeded", "failed")
-
 
 class JobLog(Base):
     """One row per job ever run. Its PRIMARY KEY on the deterministic job_id is what makes a job

@@ -20,8 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
 
-TASK_STATUSES = ("todo", "in_progress", "done")
-
 #: Sort expressions for `due_at`: tasks without a due date come last in both directions.
 DUE_AT_ASC_KEY = "coalesce(due_at, 'infinity'::timestamptz)"
 DUE_AT_DESC_KEY = "coalesce(due_at, '-infinity'::timestamptz)"
