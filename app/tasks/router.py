@@ -3,8 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import Field
+from fastapi import APIRouter, Header, Query, Response, status
 
 from app.auth.deps import CurrentUserId, SettingsDep
 from app.db import ReadConnectionDep, SessionDep
@@ -13,52 +12,16 @@ from app.tasks import idempotency, service
 from app.tasks.etags import etag, none_match, parse_if_match
 from app.tasks.repository import TaskFilters
 from app.tasks.schemas import (
-    Instant,
-    SearchText,
-    TagFilter,
     TaskCreate,
+    TaskListQuery,
     TaskPage,
     TaskResponse,
-    TaskSort,
-    TaskStatus,
     TaskUpdate,
 )
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=problem_responses(401, 422))
 
 JSON = "application/json"
-
-
-async def task_filters(
-    status_: Annotated[
-        list[TaskStatus] | None, Query(alias="status", description="Match any of these statuses")
-    ] = None,
-    priority: Annotated[
-        list[Annotated[int, Field(ge=0, le=3)]] | None,
-        Query(description="Match any of these priorities"),
-    ] = None,
-    tag: Annotated[TagFilter | None, Query(description="Has this tag")] = None,
-    due_before: Annotated[Instant | None, Query(description="due_at < this")] = None,
-    due_after: Annotated[Instant | None, Query(description="due_at >= this")] = None,
-    q: Annotated[
-        SearchText | None,
-        Query(
-            description="Text in title or description, case-insensitive; `%` and `_` are literal"
-        ),
-    ] = None,
-    sort: Annotated[TaskSort, Query(description="Sort key; `-` means descending")] = (
-        TaskSort.created_desc
-    ),
-) -> TaskFilters:
-    return TaskFilters(
-        statuses=[s.value for s in status_] if status_ else None,
-        priorities=priority,
-        tag=tag,
-        due_before=due_before,
-        due_after=due_after,
-        q=q,
-        sort=sort,
-    )
 
 
 IdempotencyKey = Annotated[
@@ -101,13 +64,22 @@ async def list_tasks(
     db: ReadConnectionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
-    filters: Annotated[TaskFilters, Depends(task_filters)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(description="From meta.next_cursor")] = None,
+    query: Annotated[TaskListQuery, Query()],
 ) -> Response:
     """The caller's tasks, one page at a time (keyset pagination). A cursor only works with the
     filters and sort it was issued for."""
-    page = await service.list_tasks(db, settings, user_id, filters, cursor=cursor, limit=limit)
+    filters = TaskFilters(
+        statuses=[s.value for s in query.status] if query.status else None,
+        priorities=query.priority,
+        tag=query.tag,
+        due_before=query.due_before,
+        due_after=query.due_after,
+        q=query.q,
+        sort=query.sort,
+    )
+    page = await service.list_tasks(
+        db, settings, user_id, filters, cursor=query.cursor, limit=query.limit
+    )
     return Response(page, media_type=JSON)
 
 

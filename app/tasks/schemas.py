@@ -9,6 +9,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -146,3 +147,24 @@ class PageMeta(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskResponse]
     meta: PageMeta
+
+
+class TaskListQuery(BaseModel):
+    """GET /tasks's query string, validated as one model (one pass instead of one per
+    parameter). Unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: list[TaskStatus] | None = Field(None, description="Match any of these statuses")
+    priority: list[Annotated[int, Field(ge=0, le=3)]] | None = Field(
+        None, description="Match any of these priorities"
+    )
+    tag: TagFilter | None = Field(None, description="Has this tag")
+    due_before: Instant | None = Field(None, description="due_at < this")
+    due_after: Instant | None = Field(None, description="due_at >= this")
+    q: SearchText | None = Field(
+        None, description="Text in title or description, case-insensitive; `%` and `_` are literal"
+    )
+    sort: TaskSort = Field(TaskSort.created_desc, description="Sort key; `-` means descending")
+    limit: int = Field(20, ge=1, le=100, description="Tasks per page")
+    cursor: str | None = Field(None, description="From meta.next_cursor")
