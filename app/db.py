@@ -39,13 +39,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    """asyncpg options: bounded connects and statements, UTC, and a prepared-statement cache."""
+    """asyncpg options: bounded connects and statements, UTC, and a prepared-statement cache.
+    The client-side timeout backs up the server's statement_timeout by a second; with
+    DB_STATEMENT_TIMEOUT_MS=0 (no limit) there is none either."""
+    statement_timeout = settings.db_statement_timeout_ms
     return {
         "timeout": settings.db_connect_timeout_seconds,
-        "command_timeout": settings.db_statement_timeout_ms / 1000 + 1 or None,
+        "command_timeout": statement_timeout / 1000 + 1 if statement_timeout else None,
         "server_settings": {
             "timezone": "UTC",
-            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "statement_timeout": str(statement_timeout),
             "application_name": "taskhub-api",
         },
     }

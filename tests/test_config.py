@@ -124,3 +124,19 @@ def test_dev_generates_a_jwt_secret_once_and_keeps_it(
     assert first.jwt_secret == second.jwt_secret == kept.read_text()
     assert len(first.jwt_secret.encode()) >= 32
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_statement_timeout_bounds_the_client_too(settings: Settings) -> None:
+    from app.db import connect_args
+
+    bounded = connect_args(settings.model_copy(update={"db_statement_timeout_ms": 2500}))
+    assert bounded["server_settings"]["statement_timeout"] == "2500"
+    assert bounded["command_timeout"] == 3.5
+
+
+def test_no_statement_timeout_means_no_client_timeout(settings: Settings) -> None:
+    from app.db import connect_args
+
+    unbounded = connect_args(settings.model_copy(update={"db_statement_timeout_ms": 0}))
+    assert unbounded["server_settings"]["statement_timeout"] == "0"
+    assert unbounded["command_timeout"] is None
