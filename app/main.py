@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_read_pool, create_sessionmaker
 from app.errors import Problem, install_error_handlers
 from app.health import APP_VERSION
 from app.health import router as health_router
@@ -39,6 +39,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_pool = await create_read_pool(settings)
     app.state.redis = create_redis(settings)
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     app.state.outbox_publisher.start()
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await app.state.outbox_publisher.stop()
         await app.state.redis.aclose()
+        await app.state.read_pool.close()
         await app.state.engine.dispose()
 
 

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+import asyncpg
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -92,6 +93,11 @@ class DatabaseCollector(Collector):
             "jobs": ("taskhub_jobs", "Jobs in job_log by name and status", ["name", "status"]),
             "outbox": ("taskhub_outbox_backlog", "Outbox entries not yet done", []),
             "pool": ("taskhub_db_pool_connections", "API connection pool by state", ["state"]),
+            "read_pool": (
+                "taskhub_db_read_pool_connections",
+                "API read pool (GET /tasks) by state",
+                ["state"],
+            ),
         }
         for key, (name, documentation, labels) in specs.items():
             family = GaugeMetricFamily(name, documentation, labels=labels)
@@ -99,11 +105,15 @@ class DatabaseCollector(Collector):
                 family.add_metric(list(label_values), value)
             yield family
 
-    async def refresh(self, engine: AsyncEngine) -> None:
+    async def refresh(self, engine: AsyncEngine, read_pool: asyncpg.Pool) -> None:
         pool = engine.pool
         self.snapshot["pool"] = [
             (("checked_out",), float(pool.checkedout())),  # type: ignore[attr-defined]
             (("size",), float(pool.size())),  # type: ignore[attr-defined]
+        ]
+        self.snapshot["read_pool"] = [
+            (("checked_out",), float(read_pool.get_size() - read_pool.get_idle_size())),
+            (("open",), float(read_pool.get_size())),
         ]
         async with engine.connect() as conn:
             jobs = await conn.execute(
@@ -125,7 +135,7 @@ router = APIRouter()
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     try:
-        await DATABASE_COLLECTOR.refresh(request.app.state.engine)
+        await DATABASE_COLLECTOR.refresh(request.app.state.engine, request.app.state.read_pool)
     except Exception as exc:  # HTTP metrics still matter while the database is down
         logger.warning("metrics: database figures unavailable: %s", exc)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
