@@ -64,14 +64,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         redirect_slashes=False,
         debug=settings.app_debug,
+        # Metrics are Prometheus (app/metrics.py); FastAPI's OpenTelemetry hooks would only
+        # look for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(health_router)
-    app.include_router(metrics_router)
+    app.include_router(tasks_router)  # first: routes are matched in order, and /tasks is hot
     app.include_router(auth_router)
     app.include_router(jobs_router)
-    app.include_router(tasks_router)
+    app.include_router(health_router)
+    app.include_router(metrics_router)
     _register_problem_schema(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -17,8 +17,6 @@ from app.db import SessionDep
 from app.errors import Unauthorized
 from app.models import User
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
-
 
 async def app_settings(request: Request) -> Settings:
     """The settings this app was created with. Dependencies here are all `async def`: FastAPI
@@ -30,17 +28,24 @@ async def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
-async def get_current_user_id(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> uuid.UUID:
-    """The caller's id from a valid access token. Queries that use it must also check that the
-    user is still active (the task queries join `users` for that, in the same round trip)."""
-    if not token:
-        raise Unauthorized("Not authenticated")
-    return decode_token(settings, token, expected_type="access").user_id
+class BearerUserId(OAuth2PasswordBearer):
+    """The caller's id from a valid access token: the OAuth2 scheme (for OpenAPI), the header
+    and the check in one dependency, because FastAPI's per-request cost grows with every
+    dependency it resolves. Queries that use the id must also check that the user is still
+    active (the task queries join `users` for that, in the same round trip)."""
+
+    async def __call__(self, request: Request) -> uuid.UUID:  # type: ignore[override]
+        token = await super().__call__(request)
+        if not token:
+            raise Unauthorized("Not authenticated")
+        settings: Settings = request.app.state.settings
+        return decode_token(settings, token, expected_type="access").user_id
 
 
-CurrentUserId = Annotated[uuid.UUID, Depends(get_current_user_id)]
+bearer_user_id = BearerUserId(
+    tokenUrl="/auth/login", scheme_name="OAuth2PasswordBearer", auto_error=False
+)
+CurrentUserId = Annotated[uuid.UUID, Depends(bearer_user_id)]
 
 
 async def get_current_user(session: SessionDep, user_id: CurrentUserId) -> User:
