@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Response, status
 
 from app.auth.deps import CurrentUserId, SettingsDep
 from app.db import ReadConnectionDep, SessionDep
 from app.errors import problem_responses
+from app.kit.query import QueryString
 from app.tasks import idempotency, service
 from app.tasks.etags import etag, none_match, parse_if_match
 from app.tasks.repository import TaskFilters
@@ -59,12 +60,21 @@ async def create_task(
     )
 
 
-@router.get("", summary="List tasks", response_model=TaskPage, responses=problem_responses(400))
+list_query = QueryString(TaskListQuery)
+
+
+@router.get(
+    "",
+    summary="List tasks",
+    response_model=TaskPage,
+    responses=problem_responses(400),
+    openapi_extra={"parameters": list_query.openapi_parameters()},
+)
 async def list_tasks(
     db: ReadConnectionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
-    query: Annotated[TaskListQuery, Query()],
+    query: Annotated[TaskListQuery, Depends(list_query)],
 ) -> Response:
     """The caller's tasks, one page at a time (keyset pagination). A cursor only works with the
     filters and sort it was issued for."""
