@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
+from app.auth.passwords import return_hash_memory_to_the_os
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_pool, create_sessionmaker
@@ -37,6 +38,7 @@ def create_redis(settings: Settings) -> Redis:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    return_hash_memory_to_the_os()
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.read_pool = await create_read_pool(settings)
