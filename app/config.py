@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, alias="DATABASE_URL")
     sql_echo: bool = Field(False, alias="SQL_ECHO")
     # A fixed pool: overflow connections would be opened and closed per request under load.
-    db_pool_size: int = Field(20, ge=1, alias="DB_POOL_SIZE")
+    db_pool_size: int = Field(10, ge=1, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(0, ge=0, alias="DB_MAX_OVERFLOW")
-    # asyncpg's own pool for the hot reads (GET /tasks, GET /tasks/{id}), next to the above.
-    db_read_pool_size: int = Field(10, ge=1, alias="DB_READ_POOL_SIZE")
+    # asyncpg's own pool for the /tasks endpoints; the one above serves the rest.
+    db_tasks_pool_size: int = Field(10, ge=1, alias="DB_TASKS_POOL_SIZE")
     db_connect_timeout_seconds: float = Field(5.0, gt=0, alias="DB_CONNECT_TIMEOUT_SECONDS")
     db_statement_timeout_ms: int = Field(5000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
 

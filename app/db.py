@@ -100,15 +100,15 @@ async def session_scope(
             callback(session)
 
 
-async def create_read_pool(settings: Settings) -> asyncpg.Pool:
-    """The pool behind `get_read_connection`: asyncpg's own, for the hot read endpoints. Checking
-    a connection out of SQLAlchemy's pool (greenlet hops, pool events, a fairy per checkout)
-    cost a fifth of a GET /tasks request. No connection is opened until the first read."""
+async def create_tasks_pool(settings: Settings) -> asyncpg.Pool:
+    """The pool behind `get_connection`: asyncpg's own, for the /tasks endpoints. Checking a
+    connection out of SQLAlchemy's pool (greenlet hops, pool events, a fairy per checkout)
+    cost a fifth of a GET /tasks request. No connection is opened until the first request."""
     dsn = make_url(settings.require_database_url()).set(drivername="postgresql")
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn.render_as_string(hide_password=False),
         min_size=0,
-        max_size=settings.db_read_pool_size,
+        max_size=settings.db_tasks_pool_size,
         reset=_keep_session_state,
         **connect_args(settings),
     )
@@ -116,19 +116,20 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
 
 
 async def _keep_session_state(connection: asyncpg.Connection) -> None:
-    """Skip asyncpg's per-release `RESET ALL; UNLISTEN *; ...` round trip: the read path only
-    runs single SELECTs, which leave no session state. (asyncpg still rolls back a transaction
-    left open before calling this.)"""
+    """Skip asyncpg's per-release `RESET ALL; UNLISTEN *; ...` round trip: the task statements
+    set no session state (their advisory locks are transaction-scoped). asyncpg still rolls back
+    a transaction left open before calling this."""
 
 
-async def get_read_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """For endpoints that only read, in single statements: a pooled asyncpg connection used
-    directly, outside any transaction, so a read is one round trip (no BEGIN and COMMIT) with
-    no ORM or result layer in between (see app/tasks/repository.py). A connection that fails is
-    closed by asyncpg, and the pool replaces it on a later checkout."""
-    pool: asyncpg.Pool = request.app.state.read_pool
-    # Bounded like the write pool; asyncio.timeout, not acquire(timeout=), which would start a
-    # task per checkout.
+async def get_connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection, outside any transaction: a single statement commits on its
+    own in one round trip (no BEGIN and COMMIT), and several that must commit together use
+    `async with connection.transaction()`. No ORM or result layer in between (see
+    app/tasks/repository.py). A connection that fails is closed by asyncpg, and the pool
+    replaces it on a later checkout."""
+    pool: asyncpg.Pool = request.app.state.tasks_pool
+    # Bounded like the session pool; asyncio.timeout, not acquire(timeout=), which would start
+    # a task per checkout.
     async with asyncio.timeout(request.app.state.settings.db_connect_timeout_seconds):
         connection: asyncpg.Connection = await pool.acquire()
     try:
@@ -139,4 +140,4 @@ async def get_read_connection(request: Request) -> AsyncIterator[asyncpg.Connect
 
 # scope="function": commit (or roll back) before the response is sent, so a 2xx means committed.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadConnectionDep = Annotated[asyncpg.Connection, Depends(get_read_connection, scope="function")]
+ConnectionDep = Annotated[asyncpg.Connection, Depends(get_connection, scope="function")]

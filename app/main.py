@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from app.auth.passwords import return_hash_memory_to_the_os
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.db import create_engine, create_read_pool, create_sessionmaker
+from app.db import create_engine, create_tasks_pool, create_sessionmaker
 from app.errors import Problem, install_error_handlers
 from app.health import APP_VERSION
 from app.health import router as health_router
@@ -41,7 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     return_hash_memory_to_the_os()
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    app.state.read_pool = await create_read_pool(settings)
+    app.state.tasks_pool = await create_tasks_pool(settings)
     app.state.redis = create_redis(settings)
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     app.state.outbox_publisher.start()
@@ -50,7 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await app.state.outbox_publisher.stop()
         await app.state.redis.aclose()
-        await app.state.read_pool.close()
+        await app.state.tasks_pool.close()
         await app.state.engine.dispose()
 
 

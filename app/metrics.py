@@ -93,9 +93,9 @@ class DatabaseCollector(Collector):
             "jobs": ("taskhub_jobs", "Jobs in job_log by name and status", ["name", "status"]),
             "outbox": ("taskhub_outbox_backlog", "Outbox entries not yet done", []),
             "pool": ("taskhub_db_pool_connections", "API connection pool by state", ["state"]),
-            "read_pool": (
-                "taskhub_db_read_pool_connections",
-                "API read pool (GET /tasks) by state",
+            "tasks_pool": (
+                "taskhub_db_tasks_pool_connections",
+                "API /tasks pool by state",
                 ["state"],
             ),
         }
@@ -105,15 +105,15 @@ class DatabaseCollector(Collector):
                 family.add_metric(list(label_values), value)
             yield family
 
-    async def refresh(self, engine: AsyncEngine, read_pool: asyncpg.Pool) -> None:
+    async def refresh(self, engine: AsyncEngine, tasks_pool: asyncpg.Pool) -> None:
         pool = engine.pool
         self.snapshot["pool"] = [
             (("checked_out",), float(pool.checkedout())),  # type: ignore[attr-defined]
             (("size",), float(pool.size())),  # type: ignore[attr-defined]
         ]
-        self.snapshot["read_pool"] = [
-            (("checked_out",), float(read_pool.get_size() - read_pool.get_idle_size())),
-            (("open",), float(read_pool.get_size())),
+        self.snapshot["tasks_pool"] = [
+            (("checked_out",), float(tasks_pool.get_size() - tasks_pool.get_idle_size())),
+            (("open",), float(tasks_pool.get_size())),
         ]
         async with engine.connect() as conn:
             jobs = await conn.execute(
@@ -135,7 +135,7 @@ router = APIRouter()
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     try:
-        await DATABASE_COLLECTOR.refresh(request.app.state.engine, request.app.state.read_pool)
+        await DATABASE_COLLECTOR.refresh(request.app.state.engine, request.app.state.tasks_pool)
     except Exception as exc:  # HTTP metrics still matter while the database is down
         logger.warning("metrics: database figures unavailable: %s", exc)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

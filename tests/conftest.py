@@ -66,7 +66,7 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
     session dependency is overridden to use the same connection (commits become savepoints)."""
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.db import get_read_connection, get_session, session_scope
+    from app.db import get_connection, get_session, session_scope
 
     async with app.state.engine.connect() as connection:
         outer = await connection.begin()
@@ -78,15 +78,15 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
             async with session_scope(sessionmaker) as request_session:
                 yield request_session
 
-        async def override_read() -> AsyncIterator[object]:
+        async def override_connection() -> AsyncIterator[object]:
             yield (await connection.get_raw_connection()).driver_connection
 
         app.dependency_overrides[get_session] = override
-        app.dependency_overrides[get_read_connection] = override_read
+        app.dependency_overrides[get_connection] = override_connection
         async with sessionmaker() as test_session:
             yield test_session
         app.dependency_overrides.pop(get_session, None)
-        app.dependency_overrides.pop(get_read_connection, None)
+        app.dependency_overrides.pop(get_connection, None)
         await outer.rollback()
 
 

@@ -52,9 +52,9 @@ async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, client: AsyncCl
     assert f'taskhub_jobs{{name="{name}",status="failed"}} 1.0' in metrics
     assert "taskhub_outbox_backlog " in metrics
     assert 'taskhub_db_pool_connections{state="checked_out"}' in metrics
-    read_pool = app.state.read_pool
+    tasks_pool = app.state.tasks_pool
     assert (
-        f'taskhub_db_read_pool_connections{{state="open"}} {float(read_pool.get_size())}' in metrics
+        f'taskhub_db_tasks_pool_connections{{state="open"}} {float(tasks_pool.get_size())}' in metrics
     )
 
 

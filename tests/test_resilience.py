@@ -118,10 +118,10 @@ async def test_statement_stuck_on_a_lock_is_cut_off_with_503(
     assert after.json()["priority"] == 0
 
 
-async def test_read_pool_exhausted_gives_503_after_the_connect_timeout(
+async def test_tasks_pool_exhausted_gives_503_after_the_connect_timeout(
     settings: Settings,
 ) -> None:
-    tuned = settings.model_copy(update={"db_read_pool_size": 1, "db_connect_timeout_seconds": 0.3})
+    tuned = settings.model_copy(update={"db_tasks_pool_size": 1, "db_connect_timeout_seconds": 0.3})
     from app.main import create_app
 
     application: FastAPI = create_app(tuned)
@@ -130,13 +130,13 @@ async def test_read_pool_exhausted_gives_503_after_the_connect_timeout(
         async with AsyncClient(transport=transport, base_url="http://testserver") as http:
             auth_headers = await _login(http)
             assert (await http.get("/tasks", headers=auth_headers)).status_code == 200
-            held = await application.state.read_pool.acquire()  # the pool's only connection
+            held = await application.state.tasks_pool.acquire()  # the pool's only connection
             try:
                 started = time.monotonic()
                 response = await http.get("/tasks", headers=auth_headers)
                 waited = time.monotonic() - started
             finally:
-                await application.state.read_pool.release(held)
+                await application.state.tasks_pool.release(held)
             assert (await http.get("/tasks", headers=auth_headers)).status_code == 200
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

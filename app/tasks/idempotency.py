@@ -13,9 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Conflict, Unprocessable
 
@@ -40,34 +39,33 @@ def request_fingerprint(body: dict[str, Any]) -> str:
 
 
 async def claim(
-    session: AsyncSession, *, user_id: uuid.UUID, key: str, fingerprint: str, ttl_hours: int
+    db: asyncpg.Connection, *, user_id: uuid.UUID, key: str, fingerprint: str, ttl_hours: int
 ) -> StoredResponse | None:
-    """Lock the key for this transaction; return the response to replay, if there is one."""
-    locked = await session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_name, 0))"),
-        {"lock_name": f"idempotency:{user_id}:{key}"},
+    """Lock the key for the transaction `db` is in; return the response to replay, if any."""
+    locked = await db.fetchval(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+        f"idempotency:{user_id}:{key}",
     )
     if not locked:
         raise Conflict("A request with this Idempotency-Key is still being processed")
-    row = (
-        await session.execute(
-            text(
-                "SELECT request_hash, status_code, response_body, response_headers"
-                " FROM idempotency_keys WHERE user_id = :user_id AND key = :key"
-                " AND created_at > now() - make_interval(hours => :ttl_hours)"
-            ),
-            {"user_id": user_id, "key": key, "ttl_hours": ttl_hours},
-        )
-    ).first()
+    row = await db.fetchrow(
+        "SELECT request_hash, status_code, response_body, response_headers::text"
+        " FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+        " AND created_at > now() - make_interval(hours => $3)",
+        user_id,
+        key,
+        ttl_hours,
+    )
     if row is None:
         return None
-    if row.request_hash != fingerprint:
+    if row["request_hash"] != fingerprint:
         raise Unprocessable("This Idempotency-Key was already used with a different request body")
-    return StoredResponse(row.status_code, row.response_body, row.response_headers)
+    headers = orjson.loads(row["response_headers"])
+    return StoredResponse(row["status_code"], row["response_body"], headers)
 
 
 async def store(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     *,
     user_id: uuid.UUID,
     key: str,
@@ -75,21 +73,17 @@ async def store(
     response: StoredResponse,
 ) -> None:
     """Remember the response; an expired record under the same key is replaced."""
-    await session.execute(
-        text(
-            "INSERT INTO idempotency_keys"
-            " (user_id, key, request_hash, status_code, response_body, response_headers)"
-            " VALUES (:user_id, :key, :request_hash, :status_code, :body, CAST(:headers AS jsonb))"
-            " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
-            " status_code = excluded.status_code, response_body = excluded.response_body,"
-            " response_headers = excluded.response_headers, created_at = now()"
-        ),
-        {
-            "user_id": user_id,
-            "key": key,
-            "request_hash": fingerprint,
-            "status_code": response.status_code,
-            "body": response.body,
-            "headers": orjson.dumps(response.headers).decode(),
-        },
+    await db.execute(
+        "INSERT INTO idempotency_keys"
+        " (user_id, key, request_hash, status_code, response_body, response_headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+        " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
+        " status_code = excluded.status_code, response_body = excluded.response_body,"
+        " response_headers = excluded.response_headers, created_at = now()",
+        user_id,
+        key,
+        fingerprint,
+        response.status_code,
+        response.body,
+        orjson.dumps(response.headers).decode(),
     )

@@ -12,8 +12,6 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.tasks.pagination import SORTS, CursorPosition
 from app.tasks.schemas import TaskSort
@@ -100,12 +98,6 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under `session`, inside whatever transaction the session holds."""
-    connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
-
-
 _BIND_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")  # `:name`, not `::type`
 
 
@@ -123,8 +115,9 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 async def _fetch(db: asyncpg.Connection, sql: str, params: dict[str, Any]) -> list[asyncpg.Record]:
-    """Reads go straight to asyncpg (its prepared-statement cache, no ORM or result layer):
-    on the GET /tasks hot path that was several times cheaper than `session.execute`."""
+    """Statements go straight to asyncpg (its prepared-statement cache, no ORM or result
+    layer): on GET /tasks that was several times cheaper than `session.execute`, and on POST,
+    one round trip instead of BEGIN, INSERT and COMMIT."""
     positional, names = _positional(sql)
     rows: list[asyncpg.Record] = await db.fetch(positional, *(params[name] for name in names))
     return rows
@@ -191,15 +184,20 @@ async def get(db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID) -
         " WHERE t.id = :task_id AND t.owner_id = :owner_id",
         {"task_id": task_id, "owner_id": owner_id},
     )
+    return _task_row(rows)
+
+
+def _task_row(rows: list[asyncpg.Record]) -> TaskRow | None:
     return TaskRow(rows[0]["id"], rows[0]["body"], rows[0]["version"]) if rows else None
 
 
 async def insert(
-    session: AsyncSession, owner_id: uuid.UUID, values: dict[str, Any]
+    db: asyncpg.Connection, owner_id: uuid.UUID, values: dict[str, Any]
 ) -> TaskRow | None:
     """Insert a task for an active owner; None when the owner is not an active user."""
-    result = await session.execute(
-        text(
+    rows = await _fetch(
+        db,
+        (
             "WITH u AS (SELECT id, username FROM users WHERE id = :owner_id AND is_active),"
             " t AS (INSERT INTO tasks (id, owner_id, title, description, status, priority, due_at,"
             " tags, completed_at)"
@@ -212,12 +210,11 @@ async def insert(
         ),
         {"owner_id": owner_id, "id": uuid.uuid4(), **values},
     )
-    row = result.first()
-    return TaskRow(row.id, row.body, row.version) if row else None
+    return _task_row(rows)
 
 
 async def update(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     owner_id: uuid.UUID,
     task_id: uuid.UUID,
     changes: dict[str, Any],
@@ -238,16 +235,14 @@ async def update(
             " THEN coalesce(t.completed_at, now()) END"
         )
     version_check = _version_check(expected_versions, params)
-    result = await session.execute(
-        text(
-            f"UPDATE tasks t SET {', '.join(assignments)} FROM users u"
-            f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
-            f" RETURNING {TASK_JSON} AS body, t.id, t.version"
-        ),
+    rows = await _fetch(
+        db,
+        f"UPDATE tasks t SET {', '.join(assignments)} FROM users u"
+        f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
+        f" RETURNING {TASK_JSON} AS body, t.id, t.version",
         params,
     )
-    row = result.first()
-    return TaskRow(row.id, row.body, row.version) if row else None
+    return _task_row(rows)
 
 
 def _version_check(expected_versions: list[int] | None, params: dict[str, Any]) -> str:
@@ -258,7 +253,7 @@ def _version_check(expected_versions: list[int] | None, params: dict[str, Any]) 
 
 
 async def delete(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     owner_id: uuid.UUID,
     task_id: uuid.UUID,
     *,
@@ -266,12 +261,11 @@ async def delete(
 ) -> bool:
     params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
     version_check = _version_check(expected_versions, params)
-    result = await session.execute(
-        text(
-            "DELETE FROM tasks t USING users u"
-            f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
-            " RETURNING t.id"
-        ),
+    rows = await _fetch(
+        db,
+        "DELETE FROM tasks t USING users u"
+        f" WHERE t.id = :task_id AND t.owner_id = :owner_id AND {_ACTIVE_OWNER}{version_check}"
+        " RETURNING t.id",
         params,
     )
-    return result.first() is not None
+    return bool(rows)

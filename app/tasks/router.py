@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response, status
 
 from app.auth.deps import CurrentUserId, SettingsDep
-from app.db import ReadConnectionDep, SessionDep
+from app.db import ConnectionDep
 from app.errors import problem_responses
 from app.kit.query import QueryString
 from app.tasks import idempotency, service
@@ -40,7 +40,7 @@ IdempotencyKey = Annotated[
 )
 async def create_task(
     body: TaskCreate,
-    session: SessionDep,
+    db: ConnectionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
     idempotency_key: IdempotencyKey = None,
@@ -48,7 +48,7 @@ async def create_task(
     """Create a task owned by the caller. With an `Idempotency-Key`, a retry with the same body
     replays the first response (`Idempotent-Replayed: true`) and creates nothing."""
     key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
-    created = await service.create_task(session, settings, user_id, body, idempotency_key=key)
+    created = await service.create_task(db, settings, user_id, body, idempotency_key=key)
     headers = dict(created.response.headers)
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -71,7 +71,7 @@ list_query = QueryString(TaskListQuery)
     openapi_extra={"parameters": list_query.openapi_parameters()},
 )
 async def list_tasks(
-    db: ReadConnectionDep,
+    db: ConnectionDep,
     settings: SettingsDep,
     user_id: CurrentUserId,
     query: Annotated[TaskListQuery, Depends(list_query)],
@@ -101,7 +101,7 @@ async def list_tasks(
 )
 async def get_task(
     task_id: uuid.UUID,
-    db: ReadConnectionDep,
+    db: ConnectionDep,
     user_id: CurrentUserId,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -122,15 +122,13 @@ async def get_task(
 async def update_task(
     task_id: uuid.UUID,
     body: TaskUpdate,
-    session: SessionDep,
+    db: ConnectionDep,
     user_id: CurrentUserId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Change the fields sent. With `If-Match`, only if the task is still at that ETag (else 412).
     Setting `status` to `done` stamps `completed_at`."""
-    row = await service.update_task(
-        session, user_id, task_id, body, if_match=parse_if_match(if_match)
-    )
+    row = await service.update_task(db, user_id, task_id, body, if_match=parse_if_match(if_match))
     return Response(row.body, headers={"ETag": etag(row.version)}, media_type=JSON)
 
 
@@ -142,10 +140,10 @@ async def update_task(
 )
 async def delete_task(
     task_id: uuid.UUID,
-    session: SessionDep,
+    db: ConnectionDep,
     user_id: CurrentUserId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Delete one of the caller's tasks (with `If-Match`, only if unchanged)."""
-    await service.delete_task(session, user_id, task_id, if_match=parse_if_match(if_match))
+    await service.delete_task(db, user_id, task_id, if_match=parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

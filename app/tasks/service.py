@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import asyncpg
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import NotFound, PreconditionFailed, Unauthorized
@@ -40,10 +39,9 @@ class CreatedTask:
 
 
 async def _explain_miss(
-    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, *, had_precondition: bool
+    db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID, *, had_precondition: bool
 ) -> Exception:
     """Why a statement scoped to (active owner, task) touched nothing: 401, 412 or 404."""
-    db = await repository.driver(session)
     if not await repository.owner_is_active(db, owner_id):
         return OwnerInactive()
     if had_precondition and await repository.get(db, owner_id, task_id) is not None:
@@ -52,17 +50,21 @@ async def _explain_miss(
 
 
 async def create_task(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     settings: Settings,
     owner_id: uuid.UUID,
     body: TaskCreate,
     *,
     idempotency_key: str | None,
 ) -> CreatedTask:
+    """Without a key, one INSERT that commits on its own. With one, the key's lock, the insert
+    and the stored response commit together (app/tasks/idempotency.py)."""
+    if idempotency_key is None:
+        return CreatedTask(_created(await _insert(db, owner_id, body)), replayed=False)
     request_hash = idempotency.request_fingerprint(body.model_dump(mode="json"))
-    if idempotency_key is not None:
+    async with db.transaction():
         stored = await idempotency.claim(
-            session,
+            db,
             user_id=owner_id,
             key=idempotency_key,
             fingerprint=request_hash,
@@ -71,26 +73,33 @@ async def create_task(
         if stored is not None:
             # A replay touches no task row, so it needs its own active-owner check (an insert
             # gets it from the join): a deactivated user's token must not replay a 201.
-            if not await repository.owner_is_active(await repository.driver(session), owner_id):
+            if not await repository.owner_is_active(db, owner_id):
                 raise OwnerInactive()
             return CreatedTask(stored, replayed=True)
-    row = await repository.insert(session, owner_id, body.model_dump())
-    if row is None:
-        raise OwnerInactive()
-    response = idempotency.StoredResponse(
-        status_code=201,
-        body=row.body,
-        headers={"Location": f"/tasks/{row.id}", "ETag": etag(row.version)},
-    )
-    if idempotency_key is not None:
+        response = _created(await _insert(db, owner_id, body))
         await idempotency.store(
-            session,
+            db,
             user_id=owner_id,
             key=idempotency_key,
             fingerprint=request_hash,
             response=response,
         )
     return CreatedTask(response, replayed=False)
+
+
+async def _insert(db: asyncpg.Connection, owner_id: uuid.UUID, body: TaskCreate) -> TaskRow:
+    row = await repository.insert(db, owner_id, body.model_dump())
+    if row is None:
+        raise OwnerInactive()
+    return row
+
+
+def _created(row: TaskRow) -> idempotency.StoredResponse:
+    return idempotency.StoredResponse(
+        status_code=201,
+        body=row.body,
+        headers={"Location": f"/tasks/{row.id}", "ETag": etag(row.version)},
+    )
 
 
 async def get_task(db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
@@ -105,7 +114,7 @@ async def get_task(db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UU
 
 
 async def update_task(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     owner_id: uuid.UUID,
     task_id: uuid.UUID,
     body: TaskUpdate,
@@ -114,23 +123,21 @@ async def update_task(
 ) -> TaskRow:
     changes = body.changes()
     if not changes:  # an empty merge patch changes nothing and keeps the ETag
-        row = await get_task(await repository.driver(session), owner_id, task_id)
+        row = await get_task(db, owner_id, task_id)
         if if_match is not None and row.version not in if_match:
             raise StaleTask()
         return row
-    updated = await repository.update(
-        session, owner_id, task_id, changes, expected_versions=if_match
-    )
+    updated = await repository.update(db, owner_id, task_id, changes, expected_versions=if_match)
     if updated is None:
-        raise await _explain_miss(session, owner_id, task_id, had_precondition=if_match is not None)
+        raise await _explain_miss(db, owner_id, task_id, had_precondition=if_match is not None)
     return updated
 
 
 async def delete_task(
-    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, *, if_match: list[int] | None
+    db: asyncpg.Connection, owner_id: uuid.UUID, task_id: uuid.UUID, *, if_match: list[int] | None
 ) -> None:
-    if not await repository.delete(session, owner_id, task_id, expected_versions=if_match):
-        raise await _explain_miss(session, owner_id, task_id, had_precondition=if_match is not None)
+    if not await repository.delete(db, owner_id, task_id, expected_versions=if_match):
+        raise await _explain_miss(db, owner_id, task_id, had_precondition=if_match is not None)
 
 
 async def list_tasks(

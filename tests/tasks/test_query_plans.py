@@ -24,6 +24,13 @@ from app.tasks.repository import Statement, TaskFilters
 from app.tasks.schemas import TaskSort
 from tests.factories import make_user
 
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the test's session (inside its transaction)."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
 OWNER_TASKS = 3000
 OTHER_USERS = 3
 OTHER_USER_TASKS = 1000
@@ -121,7 +128,7 @@ def _describe(plan: dict[str, Any], depth: int = 0) -> str:
 async def _deep_cursor(session: AsyncSession, owner: User, filters: TaskFilters) -> CursorPosition:
     """A position far into the listing, as the API's cursor would carry it."""
     rows = await repository.list_page(
-        await repository.driver(session), owner.id, filters, after=None, limit=1000
+        await _driver(session), owner.id, filters, after=None, limit=1000
     )
     assert len(rows) == 1000
     return CursorPosition(rows[-1].sort_key, rows[-1].id)
@@ -169,7 +176,7 @@ async def test_list_page_statement_is_what_list_page_runs(
 
     direct = (await session.execute(text(statement.sql), statement.params)).all()
     rows = await repository.list_page(
-        await repository.driver(session), populated_owner.id, filters, after=None, limit=5
+        await _driver(session), populated_owner.id, filters, after=None, limit=5
     )
 
     assert [row.id for row in rows] == [row.id for row in direct]
