@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from app.auth.passwords import return_hash_memory_to_the_os
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.db import create_engine, create_tasks_pool, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, create_tasks_pool
 from app.errors import Problem, install_error_handlers
 from app.health import APP_VERSION
 from app.health import router as health_router
