@@ -54,7 +54,8 @@ async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, client: AsyncCl
     assert 'taskhub_db_pool_connections{state="checked_out"}' in metrics
     tasks_pool = app.state.tasks_pool
     assert (
-        f'taskhub_db_tasks_pool_connections{{state="open"}} {float(tasks_pool.get_size())}' in metrics
+        f'taskhub_db_tasks_pool_connections{{state="open"}} {float(tasks_pool.get_size())}'
+        in metrics
     )
 
 
