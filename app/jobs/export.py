@@ -8,8 +8,7 @@ import io
 from typing import Any
 
 from celery import Task
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 from app.jobs.names import EXPORT
 from app.jobs.runner import run_job
@@ -19,10 +18,10 @@ from app.workers.celery_app import celery_app
 FETCH_BATCH = 1000
 
 
-def write_export(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
+def write_export(conn: Connection, job_id: str, user_id: str) -> dict[str, Any]:
     buffer = io.BytesIO()
     count = 0
-    rows = session.execute(
+    rows = conn.execute(
         text(
             f"SELECT {TASK_JSON} AS body FROM tasks t JOIN users u ON u.id = t.owner_id"
             " WHERE t.owner_id = :user_id ORDER BY t.created_at DESC, t.id DESC"
@@ -33,7 +32,7 @@ def write_export(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
         for row in rows:
             archive.write(row.body.encode() + b"\n")
             count += 1
-    session.execute(
+    conn.execute(
         text(
             "INSERT INTO job_artifacts (job_id, content, row_count) VALUES (:job_id, :content, :count)"
             " ON CONFLICT (job_id) DO UPDATE SET content = excluded.content, row_count = excluded.row_count"
@@ -45,6 +44,4 @@ def write_export(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
 
 @celery_app.task(name=EXPORT, bind=True)
 def export_tasks(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
-    return run_job(
-        self, EXPORT, lambda session: write_export(session, str(self.request.id), user_id)
-    )
+    return run_job(self, EXPORT, lambda conn: write_export(conn, str(self.request.id), user_id))

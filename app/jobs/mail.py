@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import smtplib
 import ssl
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from app.config import Settings
@@ -24,21 +27,45 @@ def message_id(job_id: str) -> str:
     return f"<{local}@taskhub>"
 
 
-_connections: dict[int, smtplib.SMTP] = {}  # one per worker process (never shared across fork)
+# Idle longer than this, a connection is checked with a NOOP before use: a server or NAT may have
+# dropped it silently. A busy worker's connection skips that round trip.
+_CHECK_AFTER_IDLE_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _Connection:
+    smtp: smtplib.SMTP
+    last_used: float
+
+    def usable(self) -> bool:
+        """Recently used with nothing to read (a server that closed the connection or sent a 421
+        leaves something: checked locally, no round trip), or answering a NOOP."""
+        sock = self.smtp.sock
+        if sock is None:
+            return False
+        try:
+            recent = time.monotonic() - self.last_used < _CHECK_AFTER_IDLE_SECONDS
+            if recent and not select.select([sock], [], [], 0)[0]:
+                return True
+            return self.smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError, ValueError):
+            return False
+
+
+_connections: dict[int, _Connection] = {}  # one per worker process (never shared across fork)
 
 
 def _smtp(settings: Settings) -> smtplib.SMTP:
-    """This process's SMTP connection: reused while the server keeps it open (NOOP answers 250),
-    so a busy worker does not pay a connect, EHLO, STARTTLS and login per message."""
+    """This process's SMTP connection, reused while usable, so a busy worker does not pay a
+    connect, EHLO, STARTTLS and login per message."""
     pid = os.getpid()
-    smtp = _connections.get(pid)
-    if smtp is not None:
-        try:
-            if smtp.noop()[0] == 250:
-                return smtp
-        except smtplib.SMTPException:
-            pass
-        _connections.pop(pid, None)
+    connection = _connections.pop(pid, None)
+    if connection is not None and connection.usable():
+        connection.last_used = time.monotonic()
+        _connections[pid] = connection
+        return connection.smtp
+    if connection is not None:
+        connection.smtp.close()
     smtp = smtplib.SMTP(
         settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
     )
@@ -46,7 +73,7 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
         smtp.starttls(context=ssl.create_default_context())
     if settings.smtp_user and settings.smtp_password:
         smtp.login(settings.smtp_user, settings.smtp_password)
-    _connections[pid] = smtp
+    _connections[pid] = _Connection(smtp, time.monotonic())
     return smtp
 
 
@@ -64,5 +91,6 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str, job_id: s
         smtp.send_message(message)
     except (smtplib.SMTPServerDisconnected, OSError):
         _connections.pop(os.getpid(), None)
+        smtp.close()
         raise
     return mid

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 from app.config import get_settings
 from app.jobs.mail import send_mail
@@ -48,8 +47,8 @@ def schedule_reminders() -> int:
 
 @celery_app.task(name=REMINDER, bind=True)
 def reminder(self: Task[Any, Any], task_id: str, due_at_epoch: int) -> dict[str, Any]:
-    def body(session: Session) -> dict[str, Any]:
-        row = session.execute(
+    def body(conn: Connection) -> dict[str, Any]:
+        row = conn.execute(
             text(
                 "SELECT t.title, t.status, extract(epoch FROM t.due_at)::bigint AS due_epoch,"
                 " t.due_at, u.email FROM tasks t JOIN users u ON u.id = t.owner_id AND u.is_active"

@@ -2,15 +2,20 @@
 
 Every job has a deterministic id. Running it goes through `job_log`, whose PRIMARY KEY is that id:
 
-1. Claim, in a short transaction: `INSERT ... ON CONFLICT (job_id) DO NOTHING`. If the row already
-   exists: `succeeded` or `failed` → nothing to do (the stored result is returned); `running` under
-   a live lease → another worker has it, retry later; `running` with an expired lease → its worker
-   died, take it over (a conditional UPDATE, so only one taker wins).
+1. Claim, committed before the work starts (so every attempt counts, even one whose process dies):
+   `INSERT ... ON CONFLICT (job_id) DO NOTHING`. If the row already exists: `succeeded` or
+   `failed` → nothing to do (the stored result is returned); `running` under a live lease →
+   another worker has it, retry later; `running` with an expired lease → its worker died, take it
+   over (a conditional UPDATE, so only one taker wins). Each of these statements is atomic on its
+   own, so the claim runs in autocommit: a new job costs one round trip and one commit.
 2. Work, in a second transaction that also marks the job `succeeded`: database effects and the
-   success mark commit together or not at all. The success UPDATE is fenced by the attempt number,
-   so a worker whose lease was taken over cannot commit late.
+   success mark commit together or not at all. Terminal marks (`succeeded`, `failed`) are fenced
+   by the attempt number, so a worker whose lease was taken over cannot finish the job late.
 3. On an error: retry with exponential backoff and jitter, up to JOB_MAX_ATTEMPTS; then `failed`
    with the error, re-runnable by `taskhub jobs retry JOB_ID`.
+
+A terminal mark (`succeeded` or `failed`) sets the job's outbox `done_at` in the same statement, so
+the relay stops republishing exactly when the job is finished.
 
 The only effect outside the database is mail; see docs/FAILURE_MODES.md for its one crash window.
 """
@@ -25,16 +30,15 @@ from typing import Any
 
 import orjson
 from celery import Task
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from app.config import Settings, get_settings
-from app.workers.celery_app import worker_session
+from app.workers.celery_app import worker_engine
 
 logger = logging.getLogger("app.jobs")
 
-JobBody = Callable[[Session], dict[str, Any]]
+JobBody = Callable[[Connection], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +59,13 @@ def backoff_seconds(settings: Settings, attempt: int) -> float:
 
 
 def _claim(
-    session: Session, job_id: str, name: str, settings: Settings
+    conn: Connection, job_id: str, name: str, settings: Settings
 ) -> Claim | dict[str, Any] | float:
-    """A Claim to run the job; the stored result when it is finished; or seconds to wait."""
+    """A Claim to run the job; the stored result when it is finished; or seconds to wait.
+
+    `conn` is in autocommit: every statement here commits on its own, fenced by its WHERE clause."""
     lease = {"job_id": job_id, "name": name, "lease": settings.job_lease_seconds}
-    inserted = session.execute(
+    inserted = conn.execute(
         text(
             "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
             " VALUES (:job_id, :name, 'running', 1, now(), now() + make_interval(secs => :lease))"
@@ -69,7 +75,7 @@ def _claim(
     ).scalar_one_or_none()
     if inserted is not None:
         return Claim(attempt=inserted)
-    row = session.execute(
+    row = conn.execute(
         text(
             "SELECT status, attempts, result,"
             " extract(epoch FROM lease_expires_at - now()) AS lease_left"
@@ -82,9 +88,11 @@ def _claim(
     if row.lease_left is not None and row.lease_left > 0:
         return float(row.lease_left)
     if row.attempts >= settings.job_max_attempts:
-        _finish_failed(session, job_id, f"gave up after {row.attempts} attempts (worker lost)")
+        _finish_failed(
+            conn, job_id, row.attempts, f"gave up after {row.attempts} attempts (worker lost)"
+        )
         return {}
-    taken = session.execute(
+    taken = conn.execute(
         text(
             "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
             " lease_expires_at = now() + make_interval(secs => :lease)"
@@ -96,40 +104,45 @@ def _claim(
     return Claim(attempt=taken) if taken is not None else settings.job_retry_base_seconds
 
 
-def _finish_failed(session: Session, job_id: str, error: str) -> None:
-    session.execute(
+# Appended to a job_log UPDATE ... RETURNING job_id: the job's outbox row is done in the same
+# statement, so the terminal mark and `done_at` cannot come apart, at no extra round trip.
+_AND_OUTBOX_DONE = (
+    ", done AS (UPDATE outbox SET done_at = now() FROM finished"
+    " WHERE outbox.job_id = finished.job_id)"
+    " SELECT count(*) FROM finished"
+)
+
+
+def _finish_failed(conn: Connection, job_id: str, attempt: int, error: str) -> None:
+    conn.execute(
         text(
-            "UPDATE job_log SET status = 'failed', error = :error, finished_at = now(),"
-            " lease_expires_at = NULL WHERE job_id = :job_id"
-        ),
-        {"job_id": job_id, "error": error[:2000]},
-    )
-    _mark_outbox_done(session, job_id)
-
-
-def _mark_outbox_done(session: Session, job_id: str) -> None:
-    session.execute(
-        text("UPDATE outbox SET done_at = now() WHERE job_id = :job_id"), {"job_id": job_id}
-    )
-
-
-def _finish_succeeded(session: Session, job_id: str, claim: Claim, result: dict[str, Any]) -> None:
-    finished = session.execute(
-        text(
-            "UPDATE job_log SET status = 'succeeded', result = CAST(:result AS jsonb), error = NULL,"
+            "WITH finished AS (UPDATE job_log SET status = 'failed', error = :error,"
             " finished_at = now(), lease_expires_at = NULL"
             " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+            " RETURNING job_id)" + _AND_OUTBOX_DONE
+        ),
+        {"job_id": job_id, "attempt": attempt, "error": error[:2000]},
+    )
+
+
+def _finish_succeeded(conn: Connection, job_id: str, claim: Claim, result: dict[str, Any]) -> None:
+    finished = conn.execute(
+        text(
+            "WITH finished AS (UPDATE job_log SET status = 'succeeded',"
+            " result = CAST(:result AS jsonb), error = NULL, finished_at = now(),"
+            " lease_expires_at = NULL"
+            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+            " RETURNING job_id)" + _AND_OUTBOX_DONE
         ),
         {"job_id": job_id, "attempt": claim.attempt, "result": orjson.dumps(result).decode()},
-    )
-    if finished.rowcount != 1:  # type: ignore[attr-defined]
+    ).scalar_one()
+    if finished != 1:
         raise LeaseLost(job_id)
-    _mark_outbox_done(session, job_id)
 
 
-def _release_for_retry(session: Session, job_id: str, claim: Claim, error: str) -> None:
+def _release_for_retry(conn: Connection, job_id: str, claim: Claim, error: str) -> None:
     """Record the error and expire the lease so the retry can take the job at once."""
-    session.execute(
+    conn.execute(
         text(
             "UPDATE job_log SET error = :error, lease_expires_at = now()"
             " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
@@ -143,8 +156,10 @@ def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
     settings = get_settings()
     job_id = str(task.request.id)
     try:
-        with worker_session() as session, session.begin():
-            claimed = _claim(session, job_id, name, settings)
+        with worker_engine().connect() as conn:
+            claimed = _claim(
+                conn.execution_options(isolation_level="AUTOCOMMIT"), job_id, name, settings
+            )
     except SQLAlchemyError as exc:  # database unreachable: try again later, nothing was claimed
         logger.warning("could not claim job: %s", exc, extra={"job_id": job_id, "outcome": "retry"})
         raise task.retry(countdown=backoff_seconds(settings, 1), max_retries=None) from exc
@@ -157,9 +172,9 @@ def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
         )
         raise task.retry(countdown=claimed + random.uniform(0, 1), max_retries=None)
     try:
-        with worker_session() as session, session.begin():
-            result = body(session)
-            _finish_succeeded(session, job_id, claimed, result)
+        with worker_engine().begin() as conn:
+            result = body(conn)
+            _finish_succeeded(conn, job_id, claimed, result)
     except LeaseLost:
         logger.warning(
             "lease lost; the new holder finishes", extra={"job_id": job_id, "outcome": "lease_lost"}
@@ -167,15 +182,15 @@ def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
         return {}
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        with worker_session() as session, session.begin():
+        with worker_engine().begin() as conn:
             if claimed.attempt >= settings.job_max_attempts:
-                _finish_failed(session, job_id, error)
+                _finish_failed(conn, job_id, claimed.attempt, error)
                 logger.error(
                     "job failed for good",
                     extra={"job_id": job_id, "attempt": claimed.attempt, "outcome": "failed"},
                 )
                 return {}
-            _release_for_retry(session, job_id, claimed, error)
+            _release_for_retry(conn, job_id, claimed, error)
         logger.warning(
             "job failed; retrying",
             extra={"job_id": job_id, "attempt": claimed.attempt, "outcome": "retry"},

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 from app.config import get_settings
 from app.jobs.mail import send_mail
@@ -15,8 +14,8 @@ from app.jobs.runner import run_job
 from app.workers.celery_app import celery_app
 
 
-def send_welcome(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
-    user = session.execute(
+def send_welcome(conn: Connection, job_id: str, user_id: str) -> dict[str, Any]:
+    user = conn.execute(
         text("SELECT username, email FROM users WHERE id = :id AND is_active"), {"id": user_id}
     ).one_or_none()
     if user is None or not user.email:
@@ -34,4 +33,4 @@ def send_welcome(session: Session, job_id: str, user_id: str) -> dict[str, Any]:
 @celery_app.task(name=WELCOME_EMAIL, bind=True)
 def welcome_email(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
     job_id = str(self.request.id)
-    return run_job(self, WELCOME_EMAIL, lambda session: send_welcome(session, job_id, user_id))
+    return run_job(self, WELCOME_EMAIL, lambda conn: send_welcome(conn, job_id, user_id))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Task
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from app.jobs.runner import run_job
 from app.jobs.welcome import send_welcome
@@ -41,9 +41,9 @@ def pause_before_commit(self: Task[Any, Any], user_id: str, pause: float) -> dic
     job_id = str(self.request.id)
     record_delivery(job_id)
 
-    def body(session: Session) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
         pause_once(job_id, pause)
-        return send_welcome(session, job_id, user_id)
+        return send_welcome(conn, job_id, user_id)
 
     return run_job(self, "tests.pause_before_commit", body)
 
@@ -53,7 +53,7 @@ def pause_after_commit(self: Task[Any, Any], user_id: str, pause: float) -> dict
     job_id = str(self.request.id)
     record_delivery(job_id)
     result = run_job(
-        self, "tests.pause_after_commit", lambda session: send_welcome(session, job_id, user_id)
+        self, "tests.pause_after_commit", lambda conn: send_welcome(conn, job_id, user_id)
     )
     pause_once(job_id, pause)  # committed, not yet acknowledged
     return result
@@ -64,7 +64,7 @@ def poison(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
     job_id = str(self.request.id)
     record_delivery(job_id)
 
-    def body(session: Session) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGKILL)  # the process dies on every attempt
         return {}
 
@@ -77,9 +77,9 @@ def flaky_mail(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
     job_id = str(self.request.id)
     record_delivery(job_id)
 
-    def body(session: Session) -> dict[str, Any]:
+    def body(conn: Connection) -> dict[str, Any]:
         if marker(job_id, "fail").exists():
             raise RuntimeError("injected failure")
-        return send_welcome(session, job_id, user_id)
+        return send_welcome(conn, job_id, user_id)
 
     return run_job(self, "tests.flaky_mail", body)

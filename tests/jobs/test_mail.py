@@ -1,0 +1,91 @@
+"""SMTP connection reuse in a worker process: no NOOP round trip while the connection is busy, a
+NOOP after it sat idle, and a new connection when the server has closed the old one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from app.config import Settings
+from app.embedded import free_port
+from app.jobs import mail
+from app.mailsink import SaveToDirectory, saved_messages
+
+
+class CountingSink(SaveToDirectory):
+    """The dev sink, also counting client connections and NOOPs."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.peers: set[Any] = set()
+        self.servers: list[Any] = []
+        self.noops = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.peers.add(session.peer)
+        self.servers.append(server)
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_NOOP(self, _server: Any, _session: Any, _envelope: Any, _arg: str) -> str:
+        self.noops += 1
+        return "250 OK"
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[Controller, CountingSink]]:
+    handler = CountingSink(tmp_path)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        for connection in mail._connections.values():
+            connection.smtp.close()
+        mail._connections.clear()
+        controller.stop()
+
+
+def _send(settings: Settings, controller: Controller, number: int) -> None:
+    smtp = settings.model_copy(update={"smtp_port": controller.port, "smtp_starttls": False})
+    mail.send_mail(
+        smtp, to="person@example.com", subject="hi", body="hello\n", job_id=f"t:{number}"
+    )
+
+
+def test_busy_connection_is_reused_without_a_noop(
+    settings: Settings, sink: tuple[Controller, CountingSink]
+) -> None:
+    controller, handler = sink
+    for number in range(3):
+        _send(settings, controller, number)
+    assert len(saved_messages(handler.directory)) == 3
+    assert len(handler.peers) == 1
+    assert handler.noops == 0
+
+
+def test_idle_connection_is_checked_with_a_noop(
+    settings: Settings, sink: tuple[Controller, CountingSink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller, handler = sink
+    monkeypatch.setattr(mail, "_CHECK_AFTER_IDLE_SECONDS", 0.0)
+    _send(settings, controller, 1)
+    _send(settings, controller, 2)
+    assert len(handler.peers) == 1
+    assert handler.noops == 1
+
+
+def test_connection_closed_by_the_server_is_replaced(
+    settings: Settings, sink: tuple[Controller, CountingSink]
+) -> None:
+    controller, handler = sink
+    _send(settings, controller, 1)
+    controller.loop.call_soon_threadsafe(handler.servers[-1].transport.close)
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.1), controller.loop).result(timeout=5)
+    _send(settings, controller, 2)  # a recently used connection, but the server closed it
+    assert len(saved_messages(handler.directory)) == 2
+    assert len(handler.peers) == 2

@@ -1,0 +1,112 @@
+"""The runner's statements against the real database, without Celery: the claim's paths in
+autocommit, attempt fencing, and terminal marks that set the outbox row done in the same statement."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.config import Settings
+from app.jobs.runner import Claim, LeaseLost, _claim, _finish_failed, _finish_succeeded
+from tests.jobs.conftest import job_row
+
+NAME = "tests.runner"
+
+
+def _enqueued(db: Engine) -> str:
+    job_id = f"{NAME}:{uuid.uuid4()}"
+    with db.connect() as conn:
+        conn.execute(
+            text("INSERT INTO outbox (job_id, name, kwargs) VALUES (:id, :name, '{}')"),
+            {"id": job_id, "name": NAME},
+        )
+    return job_id
+
+
+def _row(db: Engine, job_id: str) -> dict[str, object]:
+    row = job_row(db, job_id)
+    assert row is not None
+    return row
+
+
+def _outbox_done(db: Engine, job_id: str) -> bool:
+    with db.connect() as conn:
+        return bool(
+            conn.execute(
+                text("SELECT done_at IS NOT NULL FROM outbox WHERE job_id = :id"), {"id": job_id}
+            ).scalar_one()
+        )
+
+
+def _expire_lease(db: Engine, job_id: str) -> None:
+    """What a dead holder leaves behind once its lease runs out."""
+    with db.connect() as conn:
+        conn.execute(
+            text("UPDATE job_log SET lease_expires_at = now() WHERE job_id = :id"), {"id": job_id}
+        )
+
+
+def test_claim_defers_under_a_live_lease_and_takes_over_an_expired_one(
+    db: Engine, settings: Settings
+) -> None:
+    job_id = _enqueued(db)
+    with db.connect() as conn:  # autocommit, like run_job's claim
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=1)
+        held = _claim(conn, job_id, NAME, settings)
+        assert isinstance(held, float)
+        assert 0 < held <= settings.job_lease_seconds
+        _expire_lease(db, job_id)
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=2)
+    assert _row(db, job_id)["attempts"] == 2
+    assert not _outbox_done(db, job_id)
+
+
+def test_success_is_fenced_by_the_attempt_and_marks_the_outbox_done(
+    db: Engine, settings: Settings
+) -> None:
+    job_id = _enqueued(db)
+    with db.connect() as conn:
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=1)
+        _expire_lease(db, job_id)
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=2)
+    with db.begin() as conn, pytest.raises(LeaseLost):
+        _finish_succeeded(conn, job_id, Claim(attempt=1), {"by": "the old holder"})
+    assert _row(db, job_id)["status"] == "running"
+    assert not _outbox_done(db, job_id)
+
+    with db.begin() as conn:
+        _finish_succeeded(conn, job_id, Claim(attempt=2), {"by": "the new holder"})
+    assert _row(db, job_id)["status"] == "succeeded"
+    assert _outbox_done(db, job_id)
+    with db.connect() as conn:  # every later delivery gets the stored result
+        assert _claim(conn, job_id, NAME, settings) == {"by": "the new holder"}
+
+
+def test_claim_gives_up_after_max_attempts_and_marks_the_outbox_done(
+    db: Engine, settings: Settings
+) -> None:
+    job_id = _enqueued(db)
+    with db.connect() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO job_log (job_id, name, status, attempts, lease_expires_at)"
+                " VALUES (:id, :name, 'running', :attempts, now())"
+            ),
+            {"id": job_id, "name": NAME, "attempts": settings.job_max_attempts},
+        )
+        assert _claim(conn, job_id, NAME, settings) == {}
+    assert _row(db, job_id)["status"] == "failed"
+    assert f"gave up after {settings.job_max_attempts} attempts" in str(_row(db, job_id)["error"])
+    assert _outbox_done(db, job_id)
+
+
+def test_failure_mark_is_fenced_by_the_attempt(db: Engine, settings: Settings) -> None:
+    job_id = _enqueued(db)
+    with db.connect() as conn:
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=1)
+        _finish_failed(conn, job_id, 2, "from a holder that no longer exists")
+    assert _row(db, job_id)["status"] == "running"
+    assert not _outbox_done(db, job_id)
