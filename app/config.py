@@ -81,7 +81,7 @@ class Settings(BaseSettings):
 
     # Background jobs (SPEC §6). The visibility timeout must exceed the longest job plus the
     # longest retry countdown, or Redis would hand a still-running job to a second worker.
-    worker_concurrency: int = Field(2, ge=1, alias="WORKER_CONCURRENCY")
+    worker_concurrency: int = Field(4, ge=1, alias="WORKER_CONCURRENCY")  # I/O-bound jobs
     job_lease_seconds: float = Field(120.0, gt=0, alias="JOB_LEASE_SECONDS")
     job_max_attempts: int = Field(5, ge=1, alias="JOB_MAX_ATTEMPTS")
     job_retry_base_seconds: float = Field(5.0, gt=0, alias="JOB_RETRY_BASE_SECONDS")
