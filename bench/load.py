@@ -88,10 +88,14 @@ class LoadRunner:
         url = server.base_url + load.path
         return WrkSpec(url, script, load.threads, load.connections, duration_s)
 
+    def _specs(self, server: Server, loads: list[Load], duration_s: int) -> list[WrkSpec]:
+        """Scripts are written before a run starts: building one may log in for a fresh token,
+        and that login's hash must not count in the run's CPU or memory."""
+        return [self._spec(server, load, duration_s) for load in loads]
+
     def _measure(
-        self, server: Server, loads: list[Load], duration_s: int, title: str
+        self, server: Server, specs: list[WrkSpec], title: str
     ) -> tuple[Measured, WrkResult | None]:
-        specs = [self._spec(server, load, duration_s) for load in loads]
         sessions_before = self.sessions()
         before = cpu.snapshot(server.pid, self.postmaster_pid)
         results = run_concurrently(self.wrk, specs)
@@ -125,7 +129,8 @@ class LoadRunner:
         and a misconfigured case fails here rather than after ten minutes."""
         if not self.config.warmup_s:
             return
-        measured, _ = self._measure(server, loads, self.config.warmup_s, f"warm-up {label}")
+        specs = self._specs(server, loads, self.config.warmup_s)
+        measured, _ = self._measure(server, specs, f"warm-up {label}")
         if measured.wrk.requests and measured.wrk.error_share > 0.5:
             raise RuntimeError(f"{label}: mostly errors in warm-up:\n{measured.wrk.output}")
         self.log(f"warm-up {label}: {measured.wrk.rps:,.0f} rps")
@@ -143,10 +148,9 @@ class LoadRunner:
                 case, title = result.case, f"round {round_index + 1} {result.case.key}"
                 if round_index == 0:
                     self._warm_up(self.api, self._case_loads(case), case.label)
+                specs = self._specs(self.api, self._case_loads(case), self.config.duration_s)
                 self.rss.before(case)
-                measured, companion = self._measure(
-                    self.api, self._case_loads(case), self.config.duration_s, title
-                )
+                measured, companion = self._measure(self.api, specs, title)
                 memory = self.rss.after(case)
                 after = self._ceiling_run(f"{title} ceiling after")
                 pair = Pair(ceiling, measured, after, companion, memory)
@@ -162,7 +166,6 @@ class LoadRunner:
         return results
 
     def _ceiling_run(self, title: str) -> Measured:
-        measured, _ = self._measure(
-            self.ceiling, [self._ceiling_load()], self.config.duration_s, title
-        )
+        specs = self._specs(self.ceiling, [self._ceiling_load()], self.config.duration_s)
+        measured, _ = self._measure(self.ceiling, specs, title)
         return measured
