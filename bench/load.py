@@ -66,6 +66,7 @@ class LoadRunner:
         ceiling: Server,
         postmaster_pid: int | None,
         sessions: SessionCounter,
+        settle: Callable[[], float],  # untimed, after each run that wrote: VACUUM (ANALYZE)
         script_dir: Path,
         log: Callable[[str], None],
     ) -> None:
@@ -75,6 +76,7 @@ class LoadRunner:
         self.ceiling = ceiling
         self.postmaster_pid = postmaster_pid
         self.sessions = sessions
+        self.settle = settle
         self.script_dir = script_dir
         self.log = log
         self.rss = RssTracker(api.pid)
@@ -152,6 +154,8 @@ class LoadRunner:
                 self.rss.before(case)
                 measured, companion = self._measure(self.api, specs, title)
                 memory = self.rss.after(case)
+                if not case.reads_only:
+                    self.log(f"{title}: vacuumed in {self.settle():.1f}s")
                 after = self._ceiling_run(f"{title} ceiling after")
                 pair = Pair(ceiling, measured, after, companion, memory)
                 result.pairs.append(pair)

@@ -15,7 +15,13 @@ from types import FrameType
 from bench import environment, servers
 from bench.cases import Tokens, build_cases
 from bench.config import RESULTS_DIR, STATE_DIR, BenchConfig
-from bench.data import Dataset, delete_bench_rows, seed_dataset, server_version
+from bench.data import (
+    Dataset,
+    delete_bench_rows,
+    seed_dataset,
+    server_version,
+    vacuum_analyze,
+)
 from bench.depth import DepthProfile, depth_profile
 from bench.jobs import JobResults, run_job_benchmarks
 from bench.load import LoadRunner, SessionCounter
@@ -74,6 +80,7 @@ class Run:
         log(f"seeding (scale user: {self.config.scale_tasks:,} tasks)")
         data = seed_dataset(self.prefix, self.config.scale_tasks)
         log("seeded in " + ", ".join(f"{k} {v:.1f}s" for k, v in data.seed_seconds.items()))
+        log(f"vacuumed in {vacuum_analyze(self.services.dsn):.1f}s")
         return data
 
     def http(self, data: Dataset) -> tuple[list[CaseResult], DepthProfile]:
@@ -105,6 +112,7 @@ class Run:
             ceiling,
             self.services.postmaster_pid,
             sessions,
+            lambda: vacuum_analyze(self.services.dsn),
             scripts,
             log,
         )
