@@ -1,11 +1,19 @@
-"""argon2's 19 MiB buffers go back to the OS after each hash (app/auth/passwords.py): without
-that, every thread that hashed kept its buffer resident (the API's RSS doubled after logins)."""
+"""Password hashing off the event loop (app/auth/passwords.py): bounded, at a lower CPU priority
+than the loop, and with argon2's 19 MiB buffers given back to the OS after each hash (without
+that, every thread that hashed kept its buffer resident: the API's RSS doubled after logins)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+
+from app.auth import passwords
+from app.config import get_settings
 
 # In a fresh interpreter: the setting is process-wide, and the growth must be this code's alone.
 SCRIPT = textwrap.dedent(
@@ -42,3 +50,39 @@ def test_twelve_owasp_hashes_on_four_threads_leave_no_buffer_resident() -> None:
     )
     growth_mb = int(result.stdout.strip())
     assert growth_mb < 10  # one buffer is 19 MiB; without the fix this grew by about 77
+
+
+async def test_hashing_threads_run_below_the_event_loops_priority() -> None:
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert await passwords._off_loop(niceness) == min(niceness() + 10, 19)
+
+
+async def test_at_most_password_hash_concurrency_hashes_run_at_once() -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def pretend_hash() -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return "hashed"
+
+    limit = get_settings().password_hash_concurrency
+    results = await asyncio.gather(*(passwords._off_loop(pretend_hash) for _ in range(limit * 3)))
+
+    assert results == ["hashed"] * (limit * 3)
+    assert most == limit
+
+
+async def test_a_hash_round_trip_through_the_hashing_threads() -> None:
+    hashed = await passwords.hash_password("correct horse")
+
+    assert await passwords.verify_password("correct horse", hashed)
+    assert not await passwords.verify_password("wrong horse", hashed)
+    assert not await passwords.verify_password("correct horse", None)
