@@ -8,6 +8,7 @@ all of them, with no exporter per worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -43,6 +44,13 @@ LATENCY = Histogram(
 )
 
 
+@functools.cache
+def _series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The labelled children for one (method, route template, status): `labels()` validates and
+    locks on every call, and the set is small (routes are templates, never raw paths)."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -66,8 +74,9 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            count, latency = _series(method, route, status)
+            count.inc()
+            latency.observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s",
