@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -100,17 +99,21 @@ async def session_scope(
             callback(session)
 
 
-async def create_tasks_pool(settings: Settings) -> asyncpg.Pool:
+async def create_tasks_pool(settings: Settings, engine: AsyncEngine) -> asyncpg.Pool:
     """The pool behind `get_connection`: asyncpg's own, for the /tasks endpoints. Checking a
     connection out of SQLAlchemy's pool (greenlet hops, pool events, a fairy per checkout)
-    cost a fifth of a GET /tasks request. No connection is opened until the first request."""
-    dsn = make_url(settings.require_database_url()).set(drivername="postgresql")
+    cost a fifth of a GET /tasks request. No connection is opened until the first request.
+    It connects as `engine` does: SQLAlchemy reads DATABASE_URL (its query options included),
+    and `prepared_statement_cache_size=0` (for PgBouncer) turns asyncpg's statement cache off."""
+    _, url_options = engine.dialect.create_connect_args(engine.url)
+    cache_size = url_options.pop("prepared_statement_cache_size", None)
+    if cache_size is not None:
+        url_options["statement_cache_size"] = int(cache_size)
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn.render_as_string(hide_password=False),
         min_size=0,
         max_size=settings.db_tasks_pool_size,
         reset=_keep_session_state,
-        **connect_args(settings),
+        **{**url_options, **connect_args(settings)},  # as for the engine, connect_args win
     )
     return pool
 

@@ -41,7 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     return_hash_memory_to_the_os()
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    app.state.tasks_pool = await create_tasks_pool(settings)
+    app.state.tasks_pool = await create_tasks_pool(settings, app.state.engine)
     app.state.redis = create_redis(settings)
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     app.state.outbox_publisher.start()
