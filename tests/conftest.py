@@ -63,10 +63,11 @@ async def app(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
     """A session inside an outer transaction that is rolled back after the test; the app's
-    session dependency is overridden to use the same connection (commits become savepoints)."""
+    session dependency and its /tasks pool use the same connection (commits become
+    savepoints)."""
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from app.db import get_connection, get_session, session_scope
+    from app.db import get_session, session_scope
 
     async with app.state.engine.connect() as connection:
         outer = await connection.begin()
@@ -78,16 +79,32 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
             async with session_scope(sessionmaker) as request_session:
                 yield request_session
 
-        async def override_connection() -> AsyncIterator[object]:
-            yield (await connection.get_raw_connection()).driver_connection
-
+        tasks_pool = app.state.tasks_pool
+        app.state.tasks_pool = OneConnectionPool(
+            (await connection.get_raw_connection()).driver_connection
+        )
         app.dependency_overrides[get_session] = override
-        app.dependency_overrides[get_connection] = override_connection
-        async with sessionmaker() as test_session:
-            yield test_session
-        app.dependency_overrides.pop(get_session, None)
-        app.dependency_overrides.pop(get_connection, None)
+        try:
+            async with sessionmaker() as test_session:
+                yield test_session
+        finally:
+            app.dependency_overrides.pop(get_session, None)
+            app.state.tasks_pool = tasks_pool
         await outer.rollback()
+
+
+class OneConnectionPool:
+    """Stands in for the app's /tasks pool (`app.db.tasks_connection` calls these two methods):
+    every checkout gets the test's connection, inside its transaction."""
+
+    def __init__(self, connection: object) -> None:
+        self.connection = connection
+
+    async def acquire(self) -> object:
+        return self.connection
+
+    async def release(self, connection: object) -> None:
+        assert connection is self.connection
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ async def test_metrics_count_requests_by_route_template(
     )
 
 
-async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, client: AsyncClient) -> None:
+async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, live_client: AsyncClient) -> None:
     """Job figures come from job_log as every worker committed them (not the test transaction)."""
     name = f"metrics.{uuid.uuid4().hex[:8]}"
     async with app.state.engine.begin() as conn:
@@ -45,7 +45,7 @@ async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, client: AsyncCl
             {"id": f"{name}:1", "name": name},
         )
     try:
-        metrics = (await client.get("/metrics")).text
+        metrics = (await live_client.get("/metrics")).text
     finally:
         async with app.state.engine.begin() as conn:
             await conn.execute(text("DELETE FROM job_log WHERE name = :name"), {"name": name})

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from app.auth.deps import CurrentUserId
 from app.config import Settings
-from app.db import ConnectionDep
+from app.db import tasks_connection
 from app.errors import problem_responses
 from app.kit.query import QueryString
 from app.tasks import idempotency, service
@@ -49,14 +49,15 @@ IdempotencyKey = Annotated[
 async def create_task(
     body: TaskCreate,
     request: Request,
-    db: ConnectionDep,
     user_id: CurrentUserId,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a task owned by the caller. With an `Idempotency-Key`, a retry with the same body
     replays the first response (`Idempotent-Replayed: true`) and creates nothing."""
     key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
-    created = await service.create_task(db, _settings(request), user_id, body, idempotency_key=key)
+    settings = _settings(request)
+    async with tasks_connection(request) as db:
+        created = await service.create_task(db, settings, user_id, body, idempotency_key=key)
     headers = dict(created.response.headers)
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -80,7 +81,6 @@ list_query = QueryString(TaskListQuery)
 )
 async def list_tasks(
     request: Request,
-    db: ConnectionDep,
     user_id: CurrentUserId,
     query: Annotated[TaskListQuery, Depends(list_query)],
 ) -> Response:
@@ -95,9 +95,11 @@ async def list_tasks(
         q=query.q,
         sort=query.sort,
     )
-    page = await service.list_tasks(
-        db, _settings(request), user_id, filters, cursor=query.cursor, limit=query.limit
-    )
+    settings = _settings(request)
+    async with tasks_connection(request) as db:
+        page = await service.list_tasks(
+            db, settings, user_id, filters, cursor=query.cursor, limit=query.limit
+        )
     return Response(page, media_type=JSON)
 
 
@@ -109,12 +111,13 @@ async def list_tasks(
 )
 async def get_task(
     task_id: uuid.UUID,
-    db: ConnectionDep,
+    request: Request,
     user_id: CurrentUserId,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """One of the caller's tasks, with its `ETag`. `If-None-Match` with that ETag gives 304."""
-    row = await service.get_task(db, user_id, task_id)
+    async with tasks_connection(request) as db:
+        row = await service.get_task(db, user_id, task_id)
     headers = {"ETag": etag(row.version)}
     if none_match(if_none_match, row.version):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -130,13 +133,15 @@ async def get_task(
 async def update_task(
     task_id: uuid.UUID,
     body: TaskUpdate,
-    db: ConnectionDep,
+    request: Request,
     user_id: CurrentUserId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Change the fields sent. With `If-Match`, only if the task is still at that ETag (else 412).
     Setting `status` to `done` stamps `completed_at`."""
-    row = await service.update_task(db, user_id, task_id, body, if_match=parse_if_match(if_match))
+    expected = parse_if_match(if_match)
+    async with tasks_connection(request) as db:
+        row = await service.update_task(db, user_id, task_id, body, if_match=expected)
     return Response(row.body, headers={"ETag": etag(row.version)}, media_type=JSON)
 
 
@@ -148,10 +153,12 @@ async def update_task(
 )
 async def delete_task(
     task_id: uuid.UUID,
-    db: ConnectionDep,
+    request: Request,
     user_id: CurrentUserId,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Delete one of the caller's tasks (with `If-Match`, only if unchanged)."""
-    await service.delete_task(db, user_id, task_id, if_match=parse_if_match(if_match))
+    expected = parse_if_match(if_match)
+    async with tasks_connection(request) as db:
+        await service.delete_task(db, user_id, task_id, if_match=expected)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
