@@ -1,8 +1,9 @@
-"""The async engine, the request session and its transaction rules.
+"""The async engine, the request session and its transaction rules; and the /tasks pool.
 
 The session dependency owns the transaction: it commits when the endpoint returns and rolls back when
 it raises. Services and repositories only flush. Callbacks registered with `after_commit` run once the
 commit succeeded (the outbox uses this to publish jobs at once without ever publishing a rollback).
+The /tasks endpoints use no session: they run on bare asyncpg connections (`tasks_connection`).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ async def session_scope(
 
 
 async def create_tasks_pool(settings: Settings, engine: AsyncEngine) -> asyncpg.Pool:
-    """The pool behind `get_connection`: asyncpg's own, for the /tasks endpoints. Checking a
+    """The pool behind `tasks_connection`: asyncpg's own, for the /tasks endpoints. Checking a
     connection out of SQLAlchemy's pool (greenlet hops, pool events, a fairy per checkout)
     cost a fifth of a GET /tasks request. No connection is opened until the first request.
     It connects as `engine` does: SQLAlchemy reads DATABASE_URL (its query options included),
