@@ -33,7 +33,7 @@ async def _driver(session: AsyncSession) -> Any:
 
 OWNER_TASKS = 3000
 OTHER_USERS = 3
-OTHER_USER_TASKS = 1000
+OTHER_USER_TASKS = OWNER_TASKS  # the owner is a typical user, not the one holding most rows
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 SORT_INDEXES = {
@@ -69,7 +69,8 @@ async def _insert_generated_tasks(session: AsyncSession, owner_id: uuid.UUID, co
 
 @pytest.fixture
 async def populated_owner(session: AsyncSession, owner: User) -> User:
-    """The owner with a few thousand tasks, among other users' tasks, with fresh statistics."""
+    """The owner with a few thousand tasks, among other users with as many, with fresh
+    statistics."""
     await _insert_generated_tasks(session, owner.id, OWNER_TASKS)
     for _ in range(OTHER_USERS):
         other = await make_user(session)
@@ -180,3 +181,25 @@ async def test_list_page_statement_is_what_list_page_runs(
     )
 
     assert [row.id for row in rows] == [row.id for row in direct]
+
+
+@pytest.mark.parametrize("statuses", [None, ["todo"]], ids=["unfiltered", "by status"])
+async def test_repeated_first_pages_reuse_one_cached_plan(
+    session: AsyncSession, populated_owner: User, statuses: list[str] | None
+) -> None:
+    """PostgreSQL switches a prepared statement to its generic plan after five calls when that
+    plan looks no costlier than planning each call; before the LIMIT was written into the SQL it
+    never did, and planned every page again. (A deep page, or a user holding far more than the
+    average share of all tasks, may still be planned per call when its own plan looks cheaper.)"""
+    filters = TaskFilters(statuses=statuses)
+    db = await _driver(session)
+    for _ in range(8):
+        await repository.list_page(db, populated_owner.id, filters, after=None, limit=21)
+
+    statement = repository.list_page_statement(populated_owner.id, filters, after=None, limit=21)
+    plans = await db.fetchrow(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+        repository._positional(statement.sql)[0],
+    )
+    assert plans is not None, "list_page did not run as a cached prepared statement"
+    assert plans["generic_plans"] >= 3, dict(plans)
