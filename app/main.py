@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
+from app import heap
 from app.auth.passwords import return_hash_memory_to_the_os
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
@@ -46,7 +47,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.outbox_publisher = OutboxPublisher(create_celery(settings), app.state.engine)
     app.state.outbox_publisher.start()
     try:
-        yield
+        with heap.tuned_for_serving():
+            yield
     finally:
         await app.state.outbox_publisher.stop()
         await app.state.redis.aclose()
