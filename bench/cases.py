@@ -40,6 +40,7 @@ class Case:
     reads_only: bool  # counts towards the API's peak RSS "during the GET cases"
     companion: Load | None = None  # a second wrk process run at the same time (reported apart)
     companion_label: str = ""
+    on_floor: bool = False  # served by the floor app (bench/floor.py), not by TaskHub
 
 
 def count_label(count: int) -> str:
@@ -101,6 +102,13 @@ def build_cases(
     return [
         Case(
             "first_page", f"GET /tasks?limit={PAGE_SIZE}", Load(first_page, get(base), t, c), True
+        ),
+        Case(
+            "floor_first_page",
+            f"floor: GET /tasks?limit={PAGE_SIZE} as a bare route (bench/floor.py)",
+            Load(first_page, get(base), t, c),
+            reads_only=True,
+            on_floor=True,
         ),
         Case(
             "hop_page",

@@ -29,12 +29,13 @@ class RssTracker:
     writes_seen: bool = False
 
     def before(self, case: Case) -> None:
-        if case.reads_only and self.resettable:
+        if case.reads_only and not case.on_floor and self.resettable:
             self.resettable = cpu.peak_rss_reset(self.pid)
 
     def after(self, case: Case) -> Memory:
         sealed = self.writes_seen and not self.resettable
-        peak = cpu.peak_rss_mb(self.pid) if case.reads_only and not sealed else None
+        measured = case.reads_only and not case.on_floor and not sealed
+        peak = cpu.peak_rss_mb(self.pid) if measured else None
         memory = Memory(peak, cpu.rss_mb(self.pid), before_writes=not self.writes_seen)
         self.writes_seen = self.writes_seen or not case.reads_only
         return memory
@@ -63,6 +64,7 @@ class LoadRunner:
         wrk: str,
         config: BenchConfig,
         api: Server,
+        floor: Server,
         ceiling: Server,
         postmaster_pid: int | None,
         sessions: SessionCounter,
@@ -73,6 +75,7 @@ class LoadRunner:
         self.wrk = wrk
         self.config = config
         self.api = api
+        self.floor = floor
         self.ceiling = ceiling
         self.postmaster_pid = postmaster_pid
         self.sessions = sessions
@@ -148,11 +151,12 @@ class LoadRunner:
         for round_index in range(self.config.runs):
             for index, result in enumerate(results, round_index * len(cases) + 1):
                 case, title = result.case, f"round {round_index + 1} {result.case.key}"
+                server = self.floor if case.on_floor else self.api
                 if round_index == 0:
-                    self._warm_up(self.api, self._case_loads(case), case.label)
-                specs = self._specs(self.api, self._case_loads(case), self.config.duration_s)
+                    self._warm_up(server, self._case_loads(case), case.label)
+                specs = self._specs(server, self._case_loads(case), self.config.duration_s)
                 self.rss.before(case)
-                measured, companion = self._measure(self.api, specs, title)
+                measured, companion = self._measure(server, specs, title)
                 memory = self.rss.after(case)
                 if not case.reads_only:
                     self.log(f"{title}: vacuumed in {self.settle():.1f}s")
@@ -164,7 +168,7 @@ class LoadRunner:
                     f"[{index:2d}/{total}] ceiling {pair.ceiling_rps:,.0f} rps |"
                     f" {case.label}: {measured.wrk.rps:,.0f} rps,"
                     f" p99 {measured.wrk.p99_ms:.1f} ms, {pair.ratio:.3f}x ceiling,"
-                    f" API {measured.cpu.server:.2f} cores"
+                    f" server {measured.cpu.server:.2f} cores"
                     + (f", {measured.wrk.errors} errors" if measured.wrk.errors else "")
                 )
         return results

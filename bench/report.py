@@ -82,9 +82,10 @@ def _ms(value: float | None) -> str:
 def _cpu_split(record: RunRecord) -> list[str]:
     lines = [
         "CPU time per request, from the processes' CPU counters over each run (mean of runs):"
-        " where a request's cost goes, independent of how busy the rest of the machine was.",
+        " where a request's cost goes, independent of how busy the rest of the machine was. The"
+        " server is TaskHub's API process, or the floor app for the floor case.",
         "",
-        "| case | API process ms/req | PostgreSQL ms/req | ceiling app ms/req | API ÷ ceiling |",
+        "| case | server ms/req | PostgreSQL ms/req | ceiling app ms/req | server ÷ ceiling |",
         "|---|---:|---:|---:|---:|",
     ]
     for result in record.cases:
@@ -104,12 +105,12 @@ def _mb(value: float | None) -> str:
 def _runs(record: RunRecord) -> list[str]:
     lines = [
         "Cores: average CPU use during the run by the server process (the ceiling app in ceiling"
-        " runs, TaskHub otherwise), PostgreSQL (postmaster and backends), wrk, and everything else"
+        " runs, the floor app in floor runs, TaskHub otherwise), PostgreSQL (postmaster and backends), wrk, and everything else"
         " on the machine (other people's work included). Memory: the API's VmHWM during read-only"
         " runs, and its VmRSS once each run's backlog drained.",
         "",
         "| case | run | ceiling rps (mean of the runs around) | case rps | x ceiling | p50 ms | p99 ms | errors |"
-        " ceiling app cores | API cores | PostgreSQL cores | wrk cores | other cores |"
+        " ceiling app cores | server cores | PostgreSQL cores | wrk cores | other cores |"
         " API peak MB | API RSS after MB | new PG connections |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -267,7 +268,7 @@ def summary_json(record: RunRecord, chart: dict[str, object]) -> dict[str, objec
                 "p50_ms": result.p50_ms,
                 "p99_ms": result.p99_ms,
                 "x_ceiling": result.ratio,
-                "api_cpu_ms_per_request": result.server_ms_per_request,
+                "server_cpu_ms_per_request": result.server_ms_per_request,
                 "postgres_cpu_ms_per_request": result.postgres_ms_per_request,
                 "runs": [
                     {"rps": pair.case.wrk.rps, "ceiling_rps": pair.ceiling_rps}

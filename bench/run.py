@@ -86,6 +86,7 @@ class Run:
     def http(self, data: Dataset) -> tuple[list[CaseResult], DepthProfile]:
         start_http = servers.start_http
         api = start_http(self.stack, "api", "app.main:app", "/health", self.env, self.run_dir)
+        floor = start_http(self.stack, "floor", "bench.floor:app", "/ready", self.env, self.run_dir)
         ceiling = start_http(
             self.stack, "ceiling", "bench.ceiling:app", "/ping", self.env, self.run_dir
         )
@@ -109,6 +110,7 @@ class Run:
             self.wrk,
             self.config,
             api,
+            floor,
             ceiling,
             self.services.postmaster_pid,
             sessions,
