@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -48,8 +47,8 @@ MAX_CURSOR_LENGTH = 1024
 
 @dataclass(frozen=True, slots=True)
 class CursorPosition:
-    key: str
-    id: uuid.UUID
+    key: str  # the sort key as PostgreSQL text
+    id: str  # the task id as text; a signed cursor's id needs no parsing, PostgreSQL casts it
 
 
 class InvalidCursor(BadRequest):
@@ -74,10 +73,10 @@ class CursorCodec:
         self._key = hashlib.sha256(b"taskhub-cursor:" + secret.encode()).digest()
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        return hmac.digest(self._key, payload, "sha256")[:16]
 
     def encode(self, position: CursorPosition, query_fingerprint: str) -> str:
-        payload = orjson.dumps({"k": position.key, "i": str(position.id), "f": query_fingerprint})
+        payload = orjson.dumps({"k": position.key, "i": position.id, "f": query_fingerprint})
         return base64.urlsafe_b64encode(self._sign(payload) + payload).rstrip(b"=").decode()
 
     def decode(self, cursor: str, query_fingerprint: str) -> CursorPosition:
@@ -93,4 +92,4 @@ class CursorCodec:
         data = orjson.loads(payload)
         if data["f"] != query_fingerprint:
             raise InvalidCursor("The cursor belongs to a query with other filters or sort")
-        return CursorPosition(key=str(data["k"]), id=uuid.UUID(data["i"]))
+        return CursorPosition(key=str(data["k"]), id=str(data["i"]))

@@ -161,6 +161,6 @@ async def list_tasks(
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = codec.encode(CursorPosition(last.sort_key, last.id), query_fingerprint)
+        next_cursor = codec.encode(CursorPosition(last.sort_key, str(last.id)), query_fingerprint)
     meta = orjson.dumps({"limit": limit, "has_more": has_more, "next_cursor": next_cursor})
     return b'{"items":[' + ",".join(row.body for row in items).encode() + b'],"meta":' + meta + b"}"

@@ -132,7 +132,7 @@ async def _deep_cursor(session: AsyncSession, owner: User, filters: TaskFilters)
         await _driver(session), owner.id, filters, after=None, limit=1000
     )
     assert len(rows) == 1000
-    return CursorPosition(rows[-1].sort_key, rows[-1].id)
+    return CursorPosition(rows[-1].sort_key, str(rows[-1].id))
 
 
 #: The pages each sort must serve from its index: first and deep, unfiltered and filtered.
