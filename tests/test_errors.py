@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.main import create_app
+from app.middleware import _request_id
 from tests.factories import auth_headers, make_user
 
 PROBLEM_JSON = "application/problem+json"
@@ -222,6 +224,18 @@ async def test_request_id_is_generated_when_absent(client: AsyncClient) -> None:
 
     assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def _generated_request_id() -> str:
+    return _request_id({"headers": []})
+
+
+def test_forked_worker_processes_generate_different_request_ids() -> None:
+    """uvicorn and gunicorn may fork workers from one parent: each must draw its own ids."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        in_child = pool.apply(_generated_request_id)
+
+    assert in_child != _generated_request_id()
 
 
 @pytest.mark.parametrize(
