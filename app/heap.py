@@ -1,4 +1,4 @@
-"""Garbage-collector settings for a process that serves requests or runs jobs.
+"""Garbage-collector settings for a process that serves requests.
 
 CPython's cyclic collector makes a young-generation pass every 700 container allocations, and
 one GET /tasks allocates several hundred. Under load, the objects of requests still in flight
@@ -22,21 +22,15 @@ from contextlib import contextmanager
 YOUNG_GENERATION_THRESHOLD = 10_000
 
 
-def tune_for_serving() -> tuple[int, int, int]:
-    """Freeze everything alive now and enlarge the young generation; returns the previous
-    thresholds."""
+@contextmanager
+def tuned_for_serving() -> Iterator[None]:
+    """Everything alive now frozen and a larger young generation for as long as the block runs
+    (an app's lifespan), then the collector as it was: tests start and stop many apps in one
+    process."""
     previous = gc.get_threshold()
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, previous[1], previous[2])
-    return previous
-
-
-@contextmanager
-def tuned_for_serving() -> Iterator[None]:
-    """`tune_for_serving` for as long as the block runs, then the collector as it was (tests
-    start and stop many apps in one process)."""
-    previous = tune_for_serving()
     try:
         yield
     finally:

@@ -33,7 +33,7 @@ async def _driver(session: AsyncSession) -> Any:
 
 OWNER_TASKS = 3000
 OTHER_USERS = 3
-OTHER_USER_TASKS = OWNER_TASKS  # the owner is a typical user, not the one holding most rows
+OTHER_USER_TASKS = 1000
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 SORT_INDEXES = {
@@ -69,8 +69,7 @@ async def _insert_generated_tasks(session: AsyncSession, owner_id: uuid.UUID, co
 
 @pytest.fixture
 async def populated_owner(session: AsyncSession, owner: User) -> User:
-    """The owner with a few thousand tasks, among other users with as many, with fresh
-    statistics."""
+    """The owner with a few thousand tasks, among other users' tasks, with fresh statistics."""
     await _insert_generated_tasks(session, owner.id, OWNER_TASKS)
     for _ in range(OTHER_USERS):
         other = await make_user(session)
