@@ -59,11 +59,11 @@ class Tokens:
         self._cache: dict[str, tuple[str, float]] = {}
 
     def headers(self, username: str) -> dict[str, str]:
-        token, issued = self._cache.get(username, ("", 0.0))
-        if time.monotonic() - issued > TOKEN_MAX_AGE_S:
-            token = access_token(self.base_url, username)
-            self._cache[username] = (token, time.monotonic())
-        return bearer(token)
+        cached = self._cache.get(username)
+        if cached is None or time.monotonic() - cached[1] > TOKEN_MAX_AGE_S:
+            cached = (access_token(self.base_url, username), time.monotonic())
+            self._cache[username] = cached
+        return bearer(cached[0])
 
 
 def build_cases(
