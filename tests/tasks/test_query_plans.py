@@ -197,3 +197,29 @@ async def test_the_cached_plan_of_a_page_knows_the_page_size(
 
     assert plan["Node Type"] == "Limit", _describe(plan)
     assert plan["Plan Rows"] == 21, _describe(plan)
+
+
+async def test_a_page_is_planned_alike_at_every_depth(
+    session: AsyncSession, populated_owner: User
+) -> None:
+    """Why the cursor's position comes through a subquery: planned with its value, a page near
+    the top looked cheaper than one further down, so whether PostgreSQL reused its cached plan
+    or planned each call afresh depended on the depth and on the latest ANALYZE."""
+    filters = TaskFilters()
+    rows = await repository.list_page(
+        await _driver(session), populated_owner.id, filters, after=None, limit=2000
+    )
+    positions = [CursorPosition(row.sort_key, str(row.id)) for row in (rows[19], rows[-1])]
+
+    plans = [
+        await _explain(
+            session,
+            repository.list_page_statement(populated_owner.id, filters, after=at, limit=21),
+            "force_custom_plan",
+        )
+        for at in positions
+    ]
+
+    near, far = ([node["Plan Rows"] for node in _nodes(plan)] for plan in plans)
+    assert near == far, "\n".join(_describe(plan) for plan in plans)
+    assert plans[0]["Total Cost"] == plans[1]["Total Cost"]
