@@ -45,6 +45,17 @@ async def get_credentials(session: AsyncSession, username: str) -> Credentials |
     return Credentials(row.id, row.hashed_password) if row else None
 
 
+async def set_password_hash(
+    session: AsyncSession, user_id: uuid.UUID, *, verified: str, replacement: str
+) -> None:
+    """Replace the hash a login just verified, unless it changed in the meantime."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.hashed_password == verified)
+        .values(hashed_password=replacement)
+    )
+
+
 async def insert_refresh_token(
     session: AsyncSession,
     *,

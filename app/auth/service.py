@@ -69,9 +69,14 @@ async def login(
     )
     hashed = credentials.hashed_password if credentials else None
     await end_read(session)  # hand the connection back while the hash runs (tens of ms)
-    if not await verify_password(password, hashed) or credentials is None:
+    valid, rehashed = await verify_password(password, hashed)
+    if not valid or credentials is None:
         await limiter.record_failure(username, client_ip)
         raise InvalidCredentials()
+    if rehashed is not None:  # made with an earlier profile: store the current parameters
+        await repository.set_password_hash(
+            session, credentials.id, verified=credentials.hashed_password, replacement=rehashed
+        )
     pair, _ = await _issue_pair(session, settings, user_id=credentials.id, family_id=uuid.uuid4())
     return pair
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 from httpx import AsyncClient
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import passwords
 from app.config import Settings
 from tests.auth.conftest import login
 from tests.factories import DEFAULT_PASSWORD, make_user
@@ -101,3 +103,26 @@ async def test_login_refuses_a_json_body(client: AsyncClient, session: AsyncSess
     )
 
     assert response.status_code == 422
+
+
+async def test_a_hash_from_an_earlier_profile_is_replaced_at_login(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    """Stored hashes keep their own parameters; a successful login moves one to the current
+    profile, and a failed one leaves it alone."""
+    user = await make_user(session)
+    earlier = Argon2Hasher(memory_cost=2048, time_cost=2, parallelism=1).hash(DEFAULT_PASSWORD)
+    user.hashed_password = earlier
+    await session.flush()
+
+    wrong = await login(client, user.username, "not the password")
+    await session.refresh(user)
+    assert wrong.status_code == 401
+    assert user.hashed_password == earlier
+
+    right = await login(client, user.username, DEFAULT_PASSWORD)
+    await session.refresh(user)
+    assert right.status_code == 200
+    assert user.hashed_password != earlier
+    assert not passwords._hasher().current_hasher.check_needs_rehash(user.hashed_password)
+    assert (await login(client, user.username, DEFAULT_PASSWORD)).status_code == 200

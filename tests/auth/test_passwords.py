@@ -1,6 +1,6 @@
 """Password hashing off the event loop (app/auth/passwords.py): bounded, at a lower CPU priority
-than the loop, and with argon2's 19 MiB buffers given back to the OS after each hash (without
-that, every thread that hashed kept its buffer resident: the API's RSS doubled after logins)."""
+than the loop, and with argon2's buffers given back to the OS after each hash (without that,
+every thread that hashed kept its buffer resident: the API's RSS doubled after logins)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 import textwrap
 import threading
 import time
+
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.auth import passwords
 from app.config import get_settings
@@ -83,6 +85,17 @@ async def test_at_most_password_hash_concurrency_hashes_run_at_once() -> None:
 async def test_a_hash_round_trip_through_the_hashing_threads() -> None:
     hashed = await passwords.hash_password("correct horse")
 
-    assert await passwords.verify_password("correct horse", hashed)
-    assert not await passwords.verify_password("wrong horse", hashed)
-    assert not await passwords.verify_password("correct horse", None)
+    assert await passwords.verify_password("correct horse", hashed) == (True, None)
+    assert await passwords.verify_password("wrong horse", hashed) == (False, None)
+    assert await passwords.verify_password("correct horse", None) == (False, None)
+
+
+async def test_a_match_against_other_parameters_comes_with_a_current_hash() -> None:
+    earlier = Argon2Hasher(memory_cost=2048, time_cost=2, parallelism=1).hash("correct horse")
+
+    valid, replacement = await passwords.verify_password("correct horse", earlier)
+
+    assert valid
+    assert replacement is not None
+    assert await passwords.verify_password("correct horse", replacement) == (True, None)
+    assert await passwords.verify_password("wrong horse", earlier) == (False, None)
