@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -9,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -70,8 +72,19 @@ def _utc_in_range(value: datetime) -> datetime:
     return utc
 
 
+_DATE_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _date_time_text(value: object) -> object:
+    """Only date-time text, as the OpenAPI schema says (`format: date-time`). Pydantic would
+    also read a number, or a string of digits, as Unix time: `"due_at": 0` meant 1970."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME_TEXT.match(value)):
+        return value
+    raise ValueError("must be a date-time with a UTC offset, such as 2030-01-31T09:00:00Z")
+
+
 #: A timezone-aware instant, normalised to UTC (so equal instants fingerprint equally in cursors).
-Instant = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_utc_in_range)]
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
