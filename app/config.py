@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from email import policy
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -102,6 +103,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _refuse_an_unusable_sender(self) -> Settings:
+        sender = policy.default.header_factory("From", self.smtp_from)
+        if sender.defects or len(sender.addresses) != 1 or "@" not in sender.addresses[0].addr_spec:
+            raise ConfigError(
+                f"SMTP_FROM={self.smtp_from!r} is not one mail address;"
+                " use e.g. 'TaskHub <no-reply@example.com>'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> Settings:

@@ -140,3 +140,14 @@ def test_no_statement_timeout_means_no_client_timeout(settings: Settings) -> Non
     unbounded = connect_args(settings.model_copy(update={"db_statement_timeout_ms": 0}))
     assert unbounded["server_settings"]["statement_timeout"] == "0"
     assert unbounded["command_timeout"] is None
+
+
+@pytest.mark.parametrize("sender", ["", "no-reply", "a@example.com, b@example.com", "TaskHub <a@b"])
+def test_smtp_from_must_be_one_address(monkeypatch: pytest.MonkeyPatch, sender: str) -> None:
+    monkeypatch.setenv("SMTP_FROM", sender)
+    assert "SMTP_FROM" in _refusal()
+
+
+def test_smtp_from_accepts_a_display_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_FROM", "TaskHub <no-reply@example.com>")
+    assert _load().smtp_from == "TaskHub <no-reply@example.com>"

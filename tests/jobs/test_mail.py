@@ -1,10 +1,13 @@
-"""SMTP connection reuse in a worker process: no NOOP round trip while the connection is busy, a
-NOOP after it sat idle, and a new connection when the server has closed the old one."""
+"""Outgoing mail: what a message carries, and SMTP connection reuse in a worker process (no NOOP
+round trip while the connection is busy, a NOOP after it sat idle, and a new connection when the
+server has closed the old one)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,37 @@ def _send(settings: Settings, controller: Controller, number: int) -> None:
     mail.send_mail(
         smtp, to="person@example.com", subject="hi", body="hello\n", job_id=f"t:{number}"
     )
+
+
+def test_a_message_carries_the_required_headers_and_its_job_id(
+    settings: Settings, sink: tuple[Controller, CountingSink]
+) -> None:
+    controller, handler = sink
+    smtp = settings.model_copy(
+        update={"smtp_port": controller.port, "smtp_from": "TaskHub <no-reply@example.com>"}
+    )
+    mid = mail.send_mail(
+        smtp, to="person@example.com", subject="Café ☕ due", body="Naïve\n", job_id="reminder:7:9"
+    )
+
+    [saved] = saved_messages(handler.directory)
+    received = message_from_bytes(saved.read_bytes(), policy=policy.default)
+    assert mid == received["Message-ID"] == "<reminder.7.9@taskhub>"
+    assert received["From"] == "TaskHub <no-reply@example.com>"
+    assert received["To"] == "person@example.com"
+    assert received["Subject"] == "Café ☕ due"  # RFC 2047-encoded on the wire, decoded here
+    assert abs(received["Date"].datetime - datetime.now(UTC)) < timedelta(minutes=1)
+    assert received.get_content().splitlines() == ["Naïve"]  # saved as sent: CRLF line ends
+
+
+def test_messages_share_their_header_classes(settings: Settings) -> None:
+    """The stdlib would build a new class per header; ours are built once and reused."""
+    first, second = (
+        mail.compose(settings, to=f"p{n}@example.com", subject="s", body="b\n", job_id=f"t:{n}")
+        for n in range(2)
+    )
+    for name in ("From", "To", "Date", "Message-ID", "Content-Type"):
+        assert type(first[name]) is type(second[name])
 
 
 def test_busy_connection_is_reused_without_a_noop(
