@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Iterator
 
-import asyncpg
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +26,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import TasksPool
 
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("app.access")
@@ -114,15 +115,16 @@ class DatabaseCollector(Collector):
                 family.add_metric(list(label_values), value)
             yield family
 
-    async def refresh(self, engine: AsyncEngine, tasks_pool: asyncpg.Pool) -> None:
+    async def refresh(self, engine: AsyncEngine, tasks_pool: TasksPool) -> None:
         pool = engine.pool
         self.snapshot["pool"] = [
             (("checked_out",), float(pool.checkedout())),  # type: ignore[attr-defined]
             (("size",), float(pool.size())),  # type: ignore[attr-defined]
         ]
+        connections = tasks_pool.connections
         self.snapshot["tasks_pool"] = [
-            (("checked_out",), float(tasks_pool.get_size() - tasks_pool.get_idle_size())),
-            (("open",), float(tasks_pool.get_size())),
+            (("checked_out",), float(connections.get_size() - connections.get_idle_size())),
+            (("open",), float(connections.get_size())),
         ]
         async with engine.connect() as conn:
             jobs = await conn.execute(

@@ -3,6 +3,7 @@ transaction (SQLAlchemy's "join a session into an external transaction" recipe).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 
@@ -80,8 +81,11 @@ async def session(app) -> AsyncIterator:  # type: ignore[no-untyped-def]
                 yield request_session
 
         tasks_pool = app.state.tasks_pool
-        app.state.tasks_pool = OneConnectionPool(
-            (await connection.get_raw_connection()).driver_connection
+        app.state.tasks_pool = dataclasses.replace(
+            tasks_pool,
+            connections=OneConnectionPool(
+                (await connection.get_raw_connection()).driver_connection
+            ),
         )
         app.dependency_overrides[get_session] = override
         try:

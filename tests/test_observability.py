@@ -52,7 +52,7 @@ async def test_metrics_report_jobs_outbox_and_pool(app: FastAPI, live_client: As
     assert f'taskhub_jobs{{name="{name}",status="failed"}} 1.0' in metrics
     assert "taskhub_outbox_backlog " in metrics
     assert 'taskhub_db_pool_connections{state="checked_out"}' in metrics
-    tasks_pool = app.state.tasks_pool
+    tasks_pool = app.state.tasks_pool.connections
     assert (
         f'taskhub_db_tasks_pool_connections{{state="open"}} {float(tasks_pool.get_size())}'
         in metrics

@@ -130,13 +130,13 @@ async def test_tasks_pool_exhausted_gives_503_after_the_connect_timeout(
         async with AsyncClient(transport=transport, base_url="http://testserver") as http:
             auth_headers = await _login(http)
             assert (await http.get("/tasks", headers=auth_headers)).status_code == 200
-            held = await application.state.tasks_pool.acquire()  # the pool's only connection
+            held = await application.state.tasks_pool.connections.acquire()  # the only one
             try:
                 started = time.monotonic()
                 response = await http.get("/tasks", headers=auth_headers)
                 waited = time.monotonic() - started
             finally:
-                await application.state.tasks_pool.release(held)
+                await application.state.tasks_pool.connections.release(held)
             assert (await http.get("/tasks", headers=auth_headers)).status_code == 200
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
