@@ -9,6 +9,7 @@ The /tasks endpoints use no session: they run on bare asyncpg connections (`task
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from app.config import Settings
 from app.errors import AppError
@@ -29,10 +33,62 @@ from app.errors import AppError
 AfterCommit = Callable[[AsyncSession], None]
 
 
+class _ArrivalOrderQueue(AsyncAdaptedQueue[Any]):
+    """SQLAlchemy's asyncio pool queue, serving waiters in arrival order.
+
+    The stock queue puts a returned connection back and wakes the longest waiter, but a request
+    that asks in the meantime takes the connection first, and the waiter queues again at the
+    back (as asyncpg's pool does; see TasksPool). Here a returned connection goes straight to
+    the longest waiter, so the queue holds connections only while nobody waits."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+
+    def put_nowait(self, item: Any) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            if not block:
+                raise Empty() from None
+        return await_(self._handed_over(timeout))
+
+    async def _handed_over(self, timeout: float | None) -> Any:
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():  # handed over as the wait ran out
+                return waiter.result()
+            raise Empty() from None
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():  # pass it on rather than lose it
+                self.put_nowait(waiter.result())
+            raise
+        finally:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+
+
+class _ArrivalOrderPool(AsyncAdaptedQueuePool):
+    _queue_class = _ArrivalOrderQueue
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.require_database_url(),
         echo=settings.sql_echo,
+        poolclass=_ArrivalOrderPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,

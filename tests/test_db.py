@@ -7,6 +7,8 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy.exc
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -99,4 +101,59 @@ async def test_a_request_that_times_out_waiting_for_its_turn_leaves_no_turn_behi
             assert await connection.fetchval("SELECT 1") == 1
     finally:
         await pool.close()
+        await engine.dispose()
+
+
+async def test_session_pool_connections_go_to_requests_in_arrival_order(settings: Settings) -> None:
+    """The same for SQLAlchemy's pool (auth, jobs, health): its stock asyncio queue lets a
+    request that asks while the longest waiter is being woken take the connection first. Here
+    a new request arrives each time a connection is checked back in."""
+    engine = create_engine(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    queries: list[asyncio.Task[None]] = []
+    arrived: list[int] = []
+    granted: list[int] = []
+
+    def arrive(*_: object) -> None:
+        if len(queries) < 30:
+            queries.append(asyncio.create_task(query(len(queries))))
+
+    async def query(number: int) -> None:
+        arrived.append(number)
+        async with engine.connect() as connection:
+            granted.append(number)
+            await connection.execute(text("SELECT 1"))
+
+    event.listen(engine.sync_engine.pool, "checkin", arrive)
+    try:
+        for _ in range(4):
+            arrive()
+        while not all(query.done() for query in queries):
+            await asyncio.gather(*queries)
+    finally:
+        await engine.dispose()
+    assert arrived == list(range(30))
+    assert granted == arrived
+
+
+async def test_session_pool_waiters_that_give_up_leave_the_pool_whole(settings: Settings) -> None:
+    """A wait that times out raises the pool's TimeoutError, and a cancelled one goes quietly;
+    neither keeps a connection or a place in the queue."""
+    engine = create_engine(
+        settings.model_copy(
+            update={"db_pool_size": 1, "db_max_overflow": 0, "db_connect_timeout_seconds": 0.2}
+        )
+    )
+    try:
+        async with engine.connect():
+            with pytest.raises(sqlalchemy.exc.TimeoutError):
+                await engine.connect().start()
+            cancelled = asyncio.create_task(engine.connect().start())
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+        async with asyncio.timeout(1), engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
         await engine.dispose()
