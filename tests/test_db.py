@@ -4,7 +4,10 @@ and hands its connections out in arrival order."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy.exc
@@ -45,6 +48,40 @@ async def test_prepared_statement_cache_size_in_the_url_reaches_the_tasks_pool(
     assert await _prepared_statements(tuned) == 0
 
 
+class Arrivals:
+    """Requests that each take one pooled connection, numbered as they arrive. `arrive` starts
+    the next one; `granted` is the order in which they got their connection."""
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractAsyncContextManager[Any]],
+        use: Callable[[Any], Awaitable[object]],
+        total: int = 30,
+    ) -> None:
+        self.connect, self.use, self.total = connect, use, total
+        self.requests: list[asyncio.Task[None]] = []
+        self.arrived: list[int] = []
+        self.granted: list[int] = []
+
+    def arrive(self, *_: object) -> None:
+        if len(self.requests) < self.total:
+            self.requests.append(asyncio.create_task(self._request(len(self.requests))))
+
+    async def _request(self, number: int) -> None:
+        self.arrived.append(number)
+        async with self.connect() as connection:
+            self.granted.append(number)
+            await self.use(connection)
+
+    async def run(self) -> None:
+        """One request holds the only connection and three wait; more arrive as it is freed."""
+        for _ in range(4):
+            self.arrive()
+        while not all(request.done() for request in self.requests):
+            await asyncio.gather(*self.requests)
+        assert self.arrived == list(range(self.total))
+
+
 async def test_connections_go_to_requests_in_arrival_order(settings: Settings) -> None:
     """asyncpg alone gives a released connection to a request that arrives while the longest
     waiter is being woken, and sends that waiter to the back of the queue (MagicStack/asyncpg
@@ -56,32 +93,18 @@ async def test_connections_go_to_requests_in_arrival_order(settings: Settings) -
     pool = await create_tasks_pool(tuned, engine)
     state = SimpleNamespace(tasks_pool=pool, settings=tuned)
     request = SimpleNamespace(app=SimpleNamespace(state=state))
-    loop = asyncio.get_running_loop()
-    queries: list[asyncio.Task[None]] = []
-    arrived: list[int] = []
-    granted: list[int] = []
 
-    def arrive() -> None:
-        if len(queries) < 30:
-            queries.append(asyncio.create_task(query(len(queries))))
+    async def select_then_let_one_arrive(connection: Any) -> None:
+        await connection.fetch("SELECT 1")
+        asyncio.get_running_loop().call_soon(arrivals.arrive)  # runs as it is handed back
 
-    async def query(number: int) -> None:
-        arrived.append(number)
-        async with tasks_connection(request) as connection:  # type: ignore[arg-type]
-            granted.append(number)
-            await connection.fetch("SELECT 1")
-            loop.call_soon(arrive)  # runs as the connection is being handed back
-
+    arrivals = Arrivals(lambda: tasks_connection(request), select_then_let_one_arrive)  # type: ignore[arg-type]
     try:
-        for _ in range(4):
-            arrive()
-        while not all(query.done() for query in queries):
-            await asyncio.gather(*queries)
+        await arrivals.run()
     finally:
         await pool.close()
         await engine.dispose()
-    assert arrived == list(range(30))
-    assert granted == arrived
+    assert arrivals.granted == arrivals.arrived
 
 
 async def test_a_request_that_times_out_waiting_for_its_turn_leaves_no_turn_behind(
@@ -109,30 +132,13 @@ async def test_session_pool_connections_go_to_requests_in_arrival_order(settings
     request that asks while the longest waiter is being woken take the connection first. Here
     a new request arrives each time a connection is checked back in."""
     engine = create_engine(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
-    queries: list[asyncio.Task[None]] = []
-    arrived: list[int] = []
-    granted: list[int] = []
-
-    def arrive(*_: object) -> None:
-        if len(queries) < 30:
-            queries.append(asyncio.create_task(query(len(queries))))
-
-    async def query(number: int) -> None:
-        arrived.append(number)
-        async with engine.connect() as connection:
-            granted.append(number)
-            await connection.execute(text("SELECT 1"))
-
-    event.listen(engine.sync_engine.pool, "checkin", arrive)
+    arrivals = Arrivals(engine.connect, lambda connection: connection.execute(text("SELECT 1")))
+    event.listen(engine.sync_engine.pool, "checkin", arrivals.arrive)
     try:
-        for _ in range(4):
-            arrive()
-        while not all(query.done() for query in queries):
-            await asyncio.gather(*queries)
+        await arrivals.run()
     finally:
         await engine.dispose()
-    assert arrived == list(range(30))
-    assert granted == arrived
+    assert arrivals.granted == arrivals.arrived
 
 
 async def test_session_pool_waiters_that_give_up_leave_the_pool_whole(settings: Settings) -> None:
