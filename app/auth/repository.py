@@ -52,7 +52,7 @@ async def set_password_hash(
     await session.execute(
         update(User)
         .where(User.id == user_id, User.hashed_password == verified)
-        .values(hashed_password=replacement)
+        .values(hashed_password=replacement, updated_at=func.now())
     )
 
 

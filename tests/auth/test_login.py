@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from httpx import AsyncClient
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -109,20 +111,22 @@ async def test_a_hash_from_an_earlier_profile_is_replaced_at_login(
     client: AsyncClient, session: AsyncSession
 ) -> None:
     """Stored hashes keep their own parameters; a successful login moves one to the current
-    profile, and a failed one leaves it alone."""
+    profile (a change to the row, so `updated_at` moves too), and a failed one leaves it alone."""
     user = await make_user(session)
     earlier = Argon2Hasher(memory_cost=2048, time_cost=2, parallelism=1).hash(DEFAULT_PASSWORD)
-    user.hashed_password = earlier
+    last_changed = datetime.now(UTC) - timedelta(days=1)
+    user.hashed_password, user.updated_at = earlier, last_changed
     await session.flush()
 
     wrong = await login(client, user.username, "not the password")
     await session.refresh(user)
     assert wrong.status_code == 401
-    assert user.hashed_password == earlier
+    assert (user.hashed_password, user.updated_at) == (earlier, last_changed)
 
     right = await login(client, user.username, DEFAULT_PASSWORD)
     await session.refresh(user)
     assert right.status_code == 200
     assert user.hashed_password != earlier
+    assert user.updated_at > last_changed
     assert not passwords._hasher().current_hasher.check_needs_rehash(user.hashed_password)
     assert (await login(client, user.username, DEFAULT_PASSWORD)).status_code == 200
