@@ -133,7 +133,7 @@ def _open_outbox_rows(conn: psycopg.Connection, batch: WelcomeBatch) -> int:
     A row of another writer inside the range only makes the wait longer."""
     row = conn.execute(
         "SELECT count(*) FROM outbox WHERE id BETWEEN %s AND %s AND done_at IS NULL",
-        (batch.outbox_ids.start, batch.outbox_ids.stop - 1),
+        (batch.outbox_ids[0], batch.outbox_ids[-1]),
     ).fetchone()
     assert row is not None
     return int(row[0])
