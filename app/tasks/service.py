@@ -12,7 +12,7 @@ from app.config import Settings
 from app.errors import NotFound, PreconditionFailed, Unauthorized
 from app.tasks import idempotency, repository
 from app.tasks.etags import etag
-from app.tasks.pagination import CursorPosition, cursor_codec, fingerprint
+from app.tasks.pagination import cursor_codec, fingerprint
 from app.tasks.repository import TaskFilters, TaskRow
 from app.tasks.schemas import TaskCreate, TaskUpdate
 
@@ -161,6 +161,6 @@ async def list_tasks(
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = codec.encode(CursorPosition(last.sort_key, str(last.id)), query_fingerprint)
+        next_cursor = codec.encode(last.sort_key, last.id, query_fingerprint)
     meta = orjson.dumps({"limit": limit, "has_more": has_more, "next_cursor": next_cursor})
     return b'{"items":[' + ",".join(row.body for row in items).encode() + b'],"meta":' + meta + b"}"

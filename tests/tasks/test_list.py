@@ -404,7 +404,7 @@ async def test_tampered_cursor_payload_is_400(
     cursor = await _first_cursor(client, session, owner, owner_headers)
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     signature, payload = raw[:16], raw[16:]
-    forged_payload = payload.replace(b'"k":"2030', b'"k":"2031')
+    forged_payload = payload.replace(b"2030", b"2031")  # the sort key, a timestamp in 2030
     assert forged_payload != payload
     forged = base64.urlsafe_b64encode(signature + forged_payload).rstrip(b"=").decode()
 
