@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.lua import RESULT_MARKER
-
-
-class WrkMissing(SystemExit):
-    """wrk is not installed and cannot be installed from here."""
+from bench.tools import ensure_tool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +52,7 @@ class WrkSpec:
 
 
 def ensure_wrk() -> str:
-    """The wrk binary; installed with apt-get when missing and running as root."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise WrkMissing(
-            "wrk is not installed. Install it (Debian/Ubuntu: `sudo apt-get install -y wrk`)"
-            " and run the benchmark again."
-        )
-    print("bench: wrk not found; installing it with apt-get", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
-    if subprocess.run(install, env=env, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, check=False)
-        subprocess.run(install, env=env, check=False)
-    found = shutil.which("wrk")
-    if not found:
-        raise WrkMissing("apt-get could not install wrk; install it by hand and run again.")
-    return found
+    return ensure_tool("wrk", "wrk")
 
 
 def wrk_version(wrk: str) -> str:
