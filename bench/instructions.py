@@ -3,7 +3,7 @@ callgrind, for the scale user's first page, its page after 500 cursor hops, and 
 
 On a shared 2-core VM the throughput of a 10-second wrk run moves by 15% or more from one run to
 the next, more than two code paths differ. A count of executed instructions does not move: the
-same path gives the same count to within about 0.5%. So the cost of one path against another
+same path gives the same count to within 0.1%. So the cost of one path against another
 (a request with a cursor against a first page, say) is measured here, and what it does to
 throughput in `make bench`. Only the API process is counted, PostgreSQL is not; and under
 valgrind the API runs some 50 times slower, so requests go one at a time.
