@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -75,9 +74,8 @@ def main() -> int:
     os.environ.setdefault("BENCH_SCALE_TASKS", "20000")
     config = BenchConfig.from_env()
     valgrind = ensure_tool("valgrind", "valgrind")
-    control = shutil.which("callgrind_control") or "callgrind_control"
+    control = ensure_tool("callgrind_control", "valgrind")
     stop_on_sigterm()
-    lines: list[str] = []
     with ExitStack() as stack:
         run_dir = run_directory(stack, config, "instructions")
         bench_run = Run.start(config, ensure_wrk(), run_dir, stack)
@@ -112,7 +110,7 @@ def main() -> int:
                     counts[label].append(counter.per_request(http, path))
                     log(f"round {round_index + 1} {label}: {counts[label][-1]:,.0f} instructions")
     first = sum(counts["first page"]) / ROUNDS
-    lines.append(f"API instructions per request (callgrind, {REQUESTS} requests x {ROUNDS} rounds)")
+    lines = [f"API instructions per request (callgrind, {REQUESTS} requests x {ROUNDS} rounds)"]
     for label, values in counts.items():
         mean = sum(values) / len(values)
         rounds = ", ".join(f"{value:,.0f}" for value in values)
