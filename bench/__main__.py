@@ -20,6 +20,7 @@ from bench.goals import evaluate
 from bench.measures import peak_rss_mb
 from bench.report import RunRecord, summary_json, write
 from bench.run import Run, log, run_directory, stop_on_sigterm
+from bench.servers import ensure_smtp_sink
 from bench.wrk import ensure_wrk
 
 
@@ -39,6 +40,7 @@ def main() -> int:
     config = BenchConfig.from_env()
     command = _command()
     wrk = ensure_wrk()
+    ensure_smtp_sink()  # a missing tool stops the run now, not after the HTTP cases
     stop_on_sigterm()
     started = datetime.now(UTC)
     code, load_before = environment.code_identity(), environment.load_average()

@@ -124,7 +124,7 @@ class Run:
 
     def jobs(self) -> JobResults:
         log("job throughput: welcome jobs against a bare Celery no-op")
-        smtp_port = str(servers.start_mailsink(self.stack, self.env, self.run_dir))
+        smtp_port = str(servers.start_smtp_sink(self.stack, self.env, self.run_dir))
         os.environ["SMTP_PORT"] = smtp_port
         job_env = {**self.env, "SMTP_PORT": smtp_port}
         servers.start_taskhub_worker(self.stack, job_env, self.run_dir)
