@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,30 @@ def test_a_message_carries_the_required_headers_and_its_job_id(
     assert received.get_content().splitlines() == ["Naïve"]  # saved as sent: CRLF line ends
 
 
-def test_messages_share_their_header_classes(settings: Settings) -> None:
-    """The stdlib would build a new class per header; ours are built once and reused."""
+def test_messages_share_header_classes_and_repeated_headers(settings: Settings) -> None:
+    """The stdlib would build a new class per header and parse every value again; ours builds
+    each class once and parses a repeated value once."""
     first, second = (
         mail.compose(settings, to=f"p{n}@example.com", subject="s", body="b\n", job_id=f"t:{n}")
         for n in range(2)
     )
     for name in ("From", "To", "Date", "Message-ID", "Content-Type"):
         assert type(first[name]) is type(second[name])
+    for name in ("From", "Subject", "Content-Type", "MIME-Version"):
+        assert first[name] is second[name]
+    assert (first["To"], second["To"]) == ("p0@example.com", "p1@example.com")
+    assert (first["Message-ID"], second["Message-ID"]) == ("<t.0@taskhub>", "<t.1@taskhub>")
+
+
+def test_a_header_value_that_is_not_a_string_bypasses_the_cache(settings: Settings) -> None:
+    """An Address is unhashable, so it could not be a cache key; a datetime is not a string."""
+    message = mail.compose(settings, to="p@example.com", subject="s", body="b\n", job_id="t:0")
+    sent = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    del message["To"], message["Date"]
+    message["To"] = Address("Bob", "bob", "example.com")
+    message["Date"] = sent
+    assert message["To"] == "Bob <bob@example.com>"
+    assert message["Date"].datetime == sent
 
 
 def test_busy_connection_is_reused_without_a_noop(
