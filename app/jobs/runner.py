@@ -58,6 +58,30 @@ def backoff_seconds(settings: Settings, attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+# Appended to a job_log UPDATE ... RETURNING job_id: the job's outbox row is done in the same
+# statement, so the terminal mark and `done_at` cannot come apart, at no extra round trip.
+_AND_OUTBOX_DONE = (
+    ", done AS (UPDATE outbox SET done_at = now() FROM finished"
+    " WHERE outbox.job_id = finished.job_id)"
+    " SELECT count(*) FROM finished"
+)
+
+
+# Every job runs these two: built once, not parsed for bind parameters on every run.
+_CLAIM_NEW = text(
+    "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
+    " VALUES (:job_id, :name, 'running', 1, now(), now() + make_interval(secs => :lease))"
+    " ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
+)
+_MARK_SUCCEEDED = text(
+    "WITH finished AS (UPDATE job_log SET status = 'succeeded',"
+    " result = CAST(:result AS jsonb), error = NULL, finished_at = now(),"
+    " lease_expires_at = NULL"
+    " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+    " RETURNING job_id)" + _AND_OUTBOX_DONE
+)
+
+
 def _claim(
     conn: Connection, job_id: str, name: str, settings: Settings
 ) -> Claim | dict[str, Any] | float:
@@ -65,14 +89,7 @@ def _claim(
 
     `conn` is in autocommit: every statement here commits on its own, fenced by its WHERE clause."""
     lease = {"job_id": job_id, "name": name, "lease": settings.job_lease_seconds}
-    inserted = conn.execute(
-        text(
-            "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
-            " VALUES (:job_id, :name, 'running', 1, now(), now() + make_interval(secs => :lease))"
-            " ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
-        ),
-        lease,
-    ).scalar_one_or_none()
+    inserted = conn.execute(_CLAIM_NEW, lease).scalar_one_or_none()
     if inserted is not None:
         return Claim(attempt=inserted)
     row = conn.execute(
@@ -104,15 +121,6 @@ def _claim(
     return Claim(attempt=taken) if taken is not None else settings.job_retry_base_seconds
 
 
-# Appended to a job_log UPDATE ... RETURNING job_id: the job's outbox row is done in the same
-# statement, so the terminal mark and `done_at` cannot come apart, at no extra round trip.
-_AND_OUTBOX_DONE = (
-    ", done AS (UPDATE outbox SET done_at = now() FROM finished"
-    " WHERE outbox.job_id = finished.job_id)"
-    " SELECT count(*) FROM finished"
-)
-
-
 def _finish_failed(conn: Connection, job_id: str, attempt: int, error: str) -> None:
     conn.execute(
         text(
@@ -127,13 +135,7 @@ def _finish_failed(conn: Connection, job_id: str, attempt: int, error: str) -> N
 
 def _finish_succeeded(conn: Connection, job_id: str, claim: Claim, result: dict[str, Any]) -> None:
     finished = conn.execute(
-        text(
-            "WITH finished AS (UPDATE job_log SET status = 'succeeded',"
-            " result = CAST(:result AS jsonb), error = NULL, finished_at = now(),"
-            " lease_expires_at = NULL"
-            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
-            " RETURNING job_id)" + _AND_OUTBOX_DONE
-        ),
+        _MARK_SUCCEEDED,
         {"job_id": job_id, "attempt": claim.attempt, "result": orjson.dumps(result).decode()},
     ).scalar_one()
     if finished != 1:

@@ -13,11 +13,11 @@ from app.jobs.names import WELCOME_EMAIL
 from app.jobs.runner import run_job
 from app.workers.celery_app import celery_app
 
+_RECIPIENT = text("SELECT username, email FROM users WHERE id = :id AND is_active")
+
 
 def send_welcome(conn: Connection, job_id: str, user_id: str) -> dict[str, Any]:
-    user = conn.execute(
-        text("SELECT username, email FROM users WHERE id = :id AND is_active"), {"id": user_id}
-    ).one_or_none()
+    user = conn.execute(_RECIPIENT, {"id": user_id}).one_or_none()
     if user is None or not user.email:
         return {"skipped": "user gone, inactive or without email"}
     sent = send_mail(
