@@ -67,4 +67,4 @@ def reminder(self: Task[Any, Any], task_id: str, due_at_epoch: int) -> dict[str,
         )
         return {"message_id": sent}
 
-    return run_job(self, REMINDER, body)
+    return run_job(self, REMINDER, body, read_only=True)

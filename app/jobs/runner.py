@@ -9,7 +9,8 @@ Every job has a deterministic id. Running it goes through `job_log`, whose PRIMA
    over (a conditional UPDATE, so only one taker wins). Each of these statements is atomic on its
    own, so the claim runs in autocommit: a new job costs one round trip and one commit.
 2. Work, in a second transaction that also marks the job `succeeded`: database effects and the
-   success mark commit together or not at all. Terminal marks (`succeeded`, `failed`) are fenced
+   success mark commit together or not at all. A job that only reads (mail) skips the
+   transaction: the mark is one statement, atomic on its own. Terminal marks (`succeeded`, `failed`) are fenced
    by the attempt number, so a worker whose lease was taken over cannot finish the job late.
 3. On an error: retry with exponential backoff and jitter, up to JOB_MAX_ATTEMPTS; then `failed`
    with the error, re-runnable by `taskhub jobs retry JOB_ID`.
@@ -153,8 +154,28 @@ def _release_for_retry(conn: Connection, job_id: str, claim: Claim, error: str) 
     )
 
 
-def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
-    """Run `body` exactly once for the job id this Celery task was published with."""
+def _work(body: JobBody, job_id: str, claim: Claim, *, read_only: bool) -> dict[str, Any]:
+    """Run the body and mark the job succeeded. A body with database effects shares one
+    transaction with the mark, so both commit or neither. A body that only reads (a mail job)
+    needs no transaction: its reads and the mark, one atomic statement, each commit on their own,
+    which saves the BEGIN and COMMIT round trips."""
+    if read_only:
+        with worker_engine().connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = body(autocommit)
+            _finish_succeeded(autocommit, job_id, claim, result)
+            return result
+    with worker_engine().begin() as conn:
+        result = body(conn)
+        _finish_succeeded(conn, job_id, claim, result)
+        return result
+
+
+def run_job(
+    task: Task[Any, Any], name: str, body: JobBody, *, read_only: bool = False
+) -> dict[str, Any]:
+    """Run `body` exactly once for the job id this Celery task was published with. Pass
+    `read_only=True` only for a body without database effects (see `_work`)."""
     settings = get_settings()
     job_id = str(task.request.id)
     try:
@@ -174,9 +195,7 @@ def run_job(task: Task[Any, Any], name: str, body: JobBody) -> dict[str, Any]:
         )
         raise task.retry(countdown=claimed + random.uniform(0, 1), max_retries=None)
     try:
-        with worker_engine().begin() as conn:
-            result = body(conn)
-            _finish_succeeded(conn, job_id, claimed, result)
+        result = _work(body, job_id, claimed, read_only=read_only)
     except LeaseLost:
         logger.warning(
             "lease lost; the new holder finishes", extra={"job_id": job_id, "outcome": "lease_lost"}

@@ -33,4 +33,6 @@ def send_welcome(conn: Connection, job_id: str, user_id: str) -> dict[str, Any]:
 @celery_app.task(name=WELCOME_EMAIL, bind=True)
 def welcome_email(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
     job_id = str(self.request.id)
-    return run_job(self, WELCOME_EMAIL, lambda conn: send_welcome(conn, job_id, user_id))
+    return run_job(
+        self, WELCOME_EMAIL, lambda conn: send_welcome(conn, job_id, user_id), read_only=True
+    )

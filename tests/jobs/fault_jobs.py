@@ -1,5 +1,6 @@
-"""Jobs used only by the fault tests: the real welcome-mail body and the real runner, with a
-place to pause (so a test can `kill -9` the worker child at a known point) or to fail."""
+"""Jobs used only by the fault tests: the real welcome-mail body and the real runner, read-only
+like the real mail jobs, with a place to pause (so a test can `kill -9` the worker child at a
+known point) or to fail."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def pause_before_commit(self: Task[Any, Any], user_id: str, pause: float) -> dic
         pause_once(job_id, pause)
         return send_welcome(conn, job_id, user_id)
 
-    return run_job(self, "tests.pause_before_commit", body)
+    return run_job(self, "tests.pause_before_commit", body, read_only=True)
 
 
 @celery_app.task(name="tests.pause_after_commit", bind=True)
@@ -53,7 +54,10 @@ def pause_after_commit(self: Task[Any, Any], user_id: str, pause: float) -> dict
     job_id = str(self.request.id)
     record_delivery(job_id)
     result = run_job(
-        self, "tests.pause_after_commit", lambda conn: send_welcome(conn, job_id, user_id)
+        self,
+        "tests.pause_after_commit",
+        lambda conn: send_welcome(conn, job_id, user_id),
+        read_only=True,
     )
     pause_once(job_id, pause)  # committed, not yet acknowledged
     return result
@@ -82,4 +86,4 @@ def flaky_mail(self: Task[Any, Any], user_id: str) -> dict[str, Any]:
             raise RuntimeError("injected failure")
         return send_welcome(conn, job_id, user_id)
 
-    return run_job(self, "tests.flaky_mail", body)
+    return run_job(self, "tests.flaky_mail", body, read_only=True)

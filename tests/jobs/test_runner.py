@@ -1,16 +1,24 @@
 """The runner's statements against the real database, without Celery: the claim's paths in
-autocommit, attempt fencing, and terminal marks that set the outbox row done in the same statement."""
+autocommit, attempt fencing, terminal marks that set the outbox row done in the same statement,
+and the work phase with and without a transaction."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
-from app.jobs.runner import Claim, LeaseLost, _claim, _finish_failed, _finish_succeeded
+from app.jobs.runner import (
+    Claim,
+    LeaseLost,
+    _claim,
+    _finish_failed,
+    _finish_succeeded,
+    _work,
+)
 from tests.jobs.conftest import job_row
 
 NAME = "tests.runner"
@@ -110,3 +118,67 @@ def test_failure_mark_is_fenced_by_the_attempt(db: Engine, settings: Settings) -
         _finish_failed(conn, job_id, 2, "from a holder that no longer exists")
     assert _row(db, job_id)["status"] == "running"
     assert not _outbox_done(db, job_id)
+
+
+def _claimed(db: Engine, settings: Settings) -> str:
+    job_id = _enqueued(db)
+    with db.connect() as conn:
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=1)
+    return job_id
+
+
+def _in_a_statement_of_its_own(conn: Connection) -> dict[str, object]:
+    """A body that tells whether its second statement runs in a transaction of its own."""
+    conn.execute(text("SELECT pg_sleep(0.002)"))
+    alone = conn.execute(text("SELECT transaction_timestamp() = statement_timestamp()"))
+    return {"alone": alone.scalar_one()}
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_work_runs_the_body_and_marks_the_job_succeeded(
+    db: Engine, settings: Settings, read_only: bool
+) -> None:
+    """A read-only body runs in autocommit (no BEGIN, no COMMIT); any other shares one
+    transaction with its success mark."""
+    job_id = _claimed(db, settings)
+    result = _work(_in_a_statement_of_its_own, job_id, Claim(attempt=1), read_only=read_only)
+    assert result == {"alone": read_only}
+    assert _row(db, job_id)["status"] == "succeeded"
+    assert _row(db, job_id)["result"] == result
+    assert _outbox_done(db, job_id)
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_work_with_a_lost_lease_leaves_the_job_to_its_new_holder(
+    db: Engine, settings: Settings, read_only: bool
+) -> None:
+    job_id = _claimed(db, settings)
+    _expire_lease(db, job_id)
+    with db.connect() as conn:
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=2)
+    with pytest.raises(LeaseLost):
+        _work(lambda _conn: {}, job_id, Claim(attempt=1), read_only=read_only)
+    assert _row(db, job_id)["status"] == "running"
+    assert not _outbox_done(db, job_id)
+
+
+def test_a_lost_lease_rolls_back_what_the_body_wrote(db: Engine, settings: Settings) -> None:
+    job_id = _claimed(db, settings)
+    _expire_lease(db, job_id)
+    with db.connect() as conn:
+        assert _claim(conn, job_id, NAME, settings) == Claim(attempt=2)
+
+    def body(conn: Connection) -> dict[str, object]:
+        conn.execute(
+            text("""UPDATE outbox SET kwargs = '{"written": true}' WHERE job_id = :id"""),
+            {"id": job_id},
+        )
+        return {}
+
+    with pytest.raises(LeaseLost):
+        _work(body, job_id, Claim(attempt=1), read_only=False)
+    with db.connect() as conn:
+        kwargs = conn.execute(
+            text("SELECT kwargs FROM outbox WHERE job_id = :id"), {"id": job_id}
+        ).scalar_one()
+    assert kwargs == {}
