@@ -72,8 +72,11 @@ async def test_export_result_matches_the_callers_tasks(
     assert (await jobs_client.get(job["status_url"], headers=other)).status_code == 404
     assert (await jobs_client.get(f"{job['status_url']}/result", headers=other)).status_code == 404
 
-    stack.start_worker()
-    stack.start_beat()
+    # Off the event loop: the app's background publisher shares it, and blocked between its
+    # UPDATE of the outbox row and the COMMIT, it would hold the row lock the job's success mark
+    # needs for as long as the worker takes to boot (past the test's 2 s lease).
+    await asyncio.to_thread(stack.start_worker)
+    await asyncio.to_thread(stack.start_beat)
     done = await _wait_for(jobs_client, job["status_url"], owner, "succeeded")
     assert done["attempts"] == 1
     assert done["result"] == {"count": 130}
