@@ -10,8 +10,9 @@ Every job has a deterministic id. Running it goes through `job_log`, whose PRIMA
    own, so the claim runs in autocommit: a new job costs one round trip and one commit.
 2. Work, in a second transaction that also marks the job `succeeded`: database effects and the
    success mark commit together or not at all. A job that only reads (mail) skips the
-   transaction: the mark is one statement, atomic on its own. Terminal marks (`succeeded`, `failed`) are fenced
-   by the attempt number, so a worker whose lease was taken over cannot finish the job late.
+   transaction: the mark is one statement, atomic on its own. Terminal marks (`succeeded`,
+   `failed`) are fenced by the attempt number, so a worker whose lease was taken over cannot
+   finish the job late.
 3. On an error: retry with exponential backoff and jitter, up to JOB_MAX_ATTEMPTS; then `failed`
    with the error, re-runnable by `taskhub jobs retry JOB_ID`.
 
