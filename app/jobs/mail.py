@@ -83,6 +83,9 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
+_PARSED_HEADERS = 1024
+
+
 class _ParsedHeaders(HeaderRegistry):
     """The stdlib registry builds a new class with `type()` for every header it parses, and parses
     every value anew, although most of a message's headers (From, Subject, the MIME headers) repeat
@@ -108,7 +111,6 @@ class _ParsedHeaders(HeaderRegistry):
         return super().__call__(name, value)  # e.g. an Address or a datetime: not cached
 
 
-_PARSED_HEADERS = 1024
 _POLICY = policy.default.clone(header_factory=_ParsedHeaders())
 
 
