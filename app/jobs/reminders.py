@@ -17,7 +17,7 @@ from app.config import get_settings
 from app.jobs.mail import send_mail
 from app.jobs.names import REMINDER
 from app.jobs.relay import publish_pending
-from app.jobs.runner import run_job
+from app.jobs.runner import fetch_one, run_job
 from app.workers.celery_app import celery_app, worker_session
 
 
@@ -48,14 +48,13 @@ def schedule_reminders() -> int:
 @celery_app.task(name=REMINDER, bind=True)
 def reminder(self: Task[Any, Any], task_id: str, due_at_epoch: int) -> dict[str, Any]:
     def body(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(
-            text(
-                "SELECT t.title, t.status, extract(epoch FROM t.due_at)::bigint AS due_epoch,"
-                " t.due_at, u.email FROM tasks t JOIN users u ON u.id = t.owner_id AND u.is_active"
-                " WHERE t.id = :task_id"
-            ),
+        row = fetch_one(
+            conn,
+            "SELECT t.title, t.status, extract(epoch FROM t.due_at)::bigint AS due_epoch,"
+            " t.due_at, u.email FROM tasks t JOIN users u ON u.id = t.owner_id AND u.is_active"
+            " WHERE t.id = %(task_id)s",
             {"task_id": task_id},
-        ).one_or_none()
+        )
         if row is None or row.status == "done" or row.due_epoch != due_at_epoch or not row.email:
             return {"skipped": "task gone, done, rescheduled or owner without email"}
         sent = send_mail(

@@ -28,11 +28,13 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
+import psycopg
 from celery import Task
-from sqlalchemy import Connection, text
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings, get_settings
@@ -60,6 +62,23 @@ def backoff_seconds(settings: Settings, attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """Run `sql` (`%(name)s` placeholders) on the connection's psycopg connection; its first row
+    as a named tuple, or None.
+
+    The runner's statements, and a job's own lookups, run for every job: through SQLAlchemy's
+    execution layer (result objects, bind processing, events) they took a quarter of a welcome
+    job's instructions in its worker process. psycopg prepares them after a few runs, as before.
+    A connection that broke is invalidated, so the pool does not hand it out again."""
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    try:
+        return driver.cursor(row_factory=namedtuple_row).execute(sql, params).fetchone()
+    except psycopg.Error:
+        if driver.closed or driver.broken:
+            conn.invalidate()
+        raise
+
+
 # Appended to a job_log UPDATE ... RETURNING job_id: the job's outbox row is done in the same
 # statement, so the terminal mark and `done_at` cannot come apart, at no extra round trip.
 _AND_OUTBOX_DONE = (
@@ -67,19 +86,16 @@ _AND_OUTBOX_DONE = (
     " WHERE outbox.job_id = finished.job_id)"
     " SELECT count(*) FROM finished"
 )
-
-
-# Every job runs these two: built once, not parsed for bind parameters on every run.
-_CLAIM_NEW = text(
+_CLAIM_NEW = (
     "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
-    " VALUES (:job_id, :name, 'running', 1, now(), now() + make_interval(secs => :lease))"
+    " VALUES (%(job_id)s, %(name)s, 'running', 1, now(), now() + make_interval(secs => %(lease)s))"
     " ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
 )
-_MARK_SUCCEEDED = text(
+_MARK_SUCCEEDED = (
     "WITH finished AS (UPDATE job_log SET status = 'succeeded',"
-    " result = CAST(:result AS jsonb), error = NULL, finished_at = now(),"
+    " result = CAST(%(result)s AS jsonb), error = NULL, finished_at = now(),"
     " lease_expires_at = NULL"
-    " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
+    " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempt)s"
     " RETURNING job_id)" + _AND_OUTBOX_DONE
 )
 
@@ -91,17 +107,16 @@ def _claim(
 
     `conn` is in autocommit: every statement here commits on its own, fenced by its WHERE clause."""
     lease = {"job_id": job_id, "name": name, "lease": settings.job_lease_seconds}
-    inserted = conn.execute(_CLAIM_NEW, lease).scalar_one_or_none()
+    inserted = fetch_one(conn, _CLAIM_NEW, lease)
     if inserted is not None:
-        return Claim(attempt=inserted)
-    row = conn.execute(
-        text(
-            "SELECT status, attempts, result,"
-            " extract(epoch FROM lease_expires_at - now()) AS lease_left"
-            " FROM job_log WHERE job_id = :job_id"
-        ),
+        return Claim(attempt=inserted.attempts)
+    row = fetch_one(
+        conn,
+        "SELECT status, attempts, result,"
+        " extract(epoch FROM lease_expires_at - now()) AS lease_left"
+        " FROM job_log WHERE job_id = %(job_id)s",
         {"job_id": job_id},
-    ).one()
+    )
     if row.status in ("succeeded", "failed"):
         return dict(row.result or {})
     if row.lease_left is not None and row.lease_left > 0:
@@ -111,46 +126,45 @@ def _claim(
             conn, job_id, row.attempts, f"gave up after {row.attempts} attempts (worker lost)"
         )
         return {}
-    taken = conn.execute(
-        text(
-            "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
-            " lease_expires_at = now() + make_interval(secs => :lease)"
-            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempts"
-            " AND lease_expires_at <= now() RETURNING attempts"
-        ),
+    taken = fetch_one(
+        conn,
+        "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
+        " lease_expires_at = now() + make_interval(secs => %(lease)s)"
+        " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempts)s"
+        " AND lease_expires_at <= now() RETURNING attempts",
         {**lease, "attempts": row.attempts},
-    ).scalar_one_or_none()
-    return Claim(attempt=taken) if taken is not None else settings.job_retry_base_seconds
+    )
+    return Claim(attempt=taken.attempts) if taken is not None else settings.job_retry_base_seconds
 
 
 def _finish_failed(conn: Connection, job_id: str, attempt: int, error: str) -> None:
-    conn.execute(
-        text(
-            "WITH finished AS (UPDATE job_log SET status = 'failed', error = :error,"
-            " finished_at = now(), lease_expires_at = NULL"
-            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
-            " RETURNING job_id)" + _AND_OUTBOX_DONE
-        ),
+    fetch_one(
+        conn,
+        "WITH finished AS (UPDATE job_log SET status = 'failed', error = %(error)s,"
+        " finished_at = now(), lease_expires_at = NULL"
+        " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempt)s"
+        " RETURNING job_id)" + _AND_OUTBOX_DONE,
         {"job_id": job_id, "attempt": attempt, "error": error[:2000]},
     )
 
 
 def _finish_succeeded(conn: Connection, job_id: str, claim: Claim, result: dict[str, Any]) -> None:
-    finished = conn.execute(
+    finished = fetch_one(
+        conn,
         _MARK_SUCCEEDED,
         {"job_id": job_id, "attempt": claim.attempt, "result": orjson.dumps(result).decode()},
-    ).scalar_one()
-    if finished != 1:
+    )
+    if finished.count != 1:
         raise LeaseLost(job_id)
 
 
 def _release_for_retry(conn: Connection, job_id: str, claim: Claim, error: str) -> None:
     """Record the error and expire the lease so the retry can take the job at once."""
-    conn.execute(
-        text(
-            "UPDATE job_log SET error = :error, lease_expires_at = now()"
-            " WHERE job_id = :job_id AND status = 'running' AND attempts = :attempt"
-        ),
+    fetch_one(
+        conn,
+        "UPDATE job_log SET error = %(error)s, lease_expires_at = now()"
+        " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempt)s"
+        " RETURNING job_id",
         {"job_id": job_id, "attempt": claim.attempt, "error": error[:2000]},
     )
 
@@ -184,7 +198,7 @@ def run_job(
             claimed = _claim(
                 conn.execution_options(isolation_level="AUTOCOMMIT"), job_id, name, settings
             )
-    except SQLAlchemyError as exc:  # database unreachable: try again later, nothing was claimed
+    except (SQLAlchemyError, psycopg.Error) as exc:  # database unreachable: retry, nothing claimed
         logger.warning("could not claim job: %s", exc, extra={"job_id": job_id, "outcome": "retry"})
         raise task.retry(countdown=backoff_seconds(settings, 1), max_retries=None) from exc
     if isinstance(claimed, dict):

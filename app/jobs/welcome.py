@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from app.config import get_settings
 from app.jobs.mail import send_mail
 from app.jobs.names import WELCOME_EMAIL
-from app.jobs.runner import run_job
+from app.jobs.runner import fetch_one, run_job
 from app.workers.celery_app import celery_app
 
-_RECIPIENT = text("SELECT username, email FROM users WHERE id = :id AND is_active")
+_RECIPIENT = "SELECT username, email FROM users WHERE id = %(id)s AND is_active"
 
 
 def send_welcome(conn: Connection, job_id: str, user_id: str) -> dict[str, Any]:
-    user = conn.execute(_RECIPIENT, {"id": user_id}).one_or_none()
+    user = fetch_one(conn, _RECIPIENT, {"id": user_id})
     if user is None or not user.email:
         return {"skipped": "user gone, inactive or without email"}
     sent = send_mail(

@@ -5,11 +5,15 @@ and the work phase with and without a transaction."""
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
+from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import Engine
 
+import app.jobs.runner as runner_module
 from app.config import Settings
 from app.jobs.runner import (
     Claim,
@@ -18,6 +22,8 @@ from app.jobs.runner import (
     _finish_failed,
     _finish_succeeded,
     _work,
+    fetch_one,
+    run_job,
 )
 from tests.jobs.conftest import job_row
 
@@ -182,3 +188,51 @@ def test_a_lost_lease_rolls_back_what_the_body_wrote(db: Engine, settings: Setti
             text("SELECT kwargs FROM outbox WHERE job_id = :id"), {"id": job_id}
         ).scalar_one()
     assert kwargs == {}
+
+
+def test_a_statement_error_leaves_the_connection_in_the_pool(db: Engine) -> None:
+    with db.connect() as conn:
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            fetch_one(conn, "SELECT 1 FROM no_such_table", {})
+        assert not conn.invalidated
+        assert fetch_one(conn, "SELECT %(n)s::int AS n", {"n": 7}).n == 7
+
+
+def test_a_broken_connection_is_invalidated_not_pooled_again(db: Engine) -> None:
+    with db.connect() as conn:
+        backend = fetch_one(conn, "SELECT pg_backend_pid() AS pid", {}).pid
+        with db.connect() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(psycopg.OperationalError):
+            fetch_one(conn, "SELECT 1", {})
+        assert conn.invalidated
+    with db.connect() as conn:  # the pool opens a new connection instead
+        assert fetch_one(conn, "SELECT pg_backend_pid() AS pid", {}).pid != backend
+
+
+class _Retry(Exception):
+    def __init__(self, countdown: float) -> None:
+        self.countdown = countdown
+
+
+def test_a_claim_on_a_dropped_connection_is_retried_later(
+    db: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server dropped the pooled connection the claim gets: the job is retried, unclaimed."""
+    engine = create_engine(db.url, pool_size=1, max_overflow=0, pool_pre_ping=False)
+    with engine.connect() as conn:
+        backend = fetch_one(conn, "SELECT pg_backend_pid() AS pid", {}).pid
+    with db.connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    monkeypatch.setattr(runner_module, "worker_engine", lambda: engine)
+    job_id = _enqueued(db)
+
+    def retry(**options: Any) -> _Retry:
+        return _Retry(options["countdown"])
+
+    task = SimpleNamespace(request=SimpleNamespace(id=job_id), retry=retry)
+    with pytest.raises(_Retry) as retried:
+        run_job(task, NAME, lambda _conn: {"ran": True})  # type: ignore[arg-type]
+    assert 0 < retried.value.countdown <= settings.job_retry_base_seconds
+    assert job_row(db, job_id) is None
+    engine.dispose()
