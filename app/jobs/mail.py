@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
@@ -86,6 +87,21 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
 _PARSED_HEADERS = 1024
 
 
+class _FoldedOnce(BaseHeader):
+    """A header folds to the same text every time under the same line length, line separator and
+    UTF-8 setting, yet the stdlib walks its parse tree again on every flatten. It keeps its last
+    folding, so a header shared by many messages (below) is folded once, not once per message."""
+
+    def fold(self, *, policy: Policy) -> str:
+        settings = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False))
+        last: tuple[tuple[str, int | None, bool], str] | None = self.__dict__.get("_folded")
+        if last is not None and last[0] == settings:
+            return last[1]
+        folded = super().fold(policy=policy)
+        self.__dict__["_folded"] = (settings, folded)
+        return folded
+
+
 class _ParsedHeaders(HeaderRegistry):
     """The stdlib registry builds a new class with `type()` for every header it parses, and parses
     every value anew, although most of a message's headers (From, Subject, the MIME headers) repeat
@@ -94,7 +110,7 @@ class _ParsedHeaders(HeaderRegistry):
     last _PARSED_HEADERS distinct pairs."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=_FoldedOnce)
         self._classes: dict[str, type[BaseHeader]] = {}
         self._parse = lru_cache(maxsize=_PARSED_HEADERS)(super().__call__)
 

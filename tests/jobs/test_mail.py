@@ -97,6 +97,30 @@ def test_messages_share_header_classes_and_repeated_headers(settings: Settings) 
     assert (first["Message-ID"], second["Message-ID"]) == ("<t.0@taskhub>", "<t.1@taskhub>")
 
 
+def test_a_shared_header_folds_as_each_policy_asks(settings: Settings) -> None:
+    """A header shared by messages keeps its last folding; another line length or line separator
+    folds it afresh."""
+    subject = "A subject long enough to fold, with Café ☕ in the middle of it, and more words"
+    first, second = (
+        mail.compose(settings, to="p@example.com", subject=subject, body="b\n", job_id=f"t:{n}")
+        for n in range(2)
+    )
+    assert first["Subject"] is second["Subject"]
+    smtp = policy.SMTP.clone(header_factory=first.policy.header_factory)
+    narrow = smtp.clone(max_line_length=40)
+    folded = first["Subject"].fold(policy=smtp)
+    assert second["Subject"].fold(policy=smtp) == folded
+    assert "\r\n " in folded  # folded once, with CRLF line ends
+    assert folded.endswith("\r\n")
+    assert first["Subject"].fold(policy=policy.default).endswith("words\n")
+    narrowly_folded = second["Subject"].fold(policy=narrow)
+    assert all(len(line) <= 40 for line in narrowly_folded.split("\r\n"))
+    assert narrowly_folded != folded
+    for folding in (folded, narrowly_folded):
+        parsed = message_from_bytes(folding.encode() + b"\r\n", policy=policy.default)
+        assert parsed["Subject"] == subject
+
+
 def test_a_header_value_that_is_not_a_string_bypasses_the_cache(settings: Settings) -> None:
     """An Address is unhashable, so it could not be a cache key; a datetime is not a string."""
     message = mail.compose(settings, to="p@example.com", subject="s", body="b\n", job_id="t:0")
