@@ -67,7 +67,7 @@ def fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     as a named tuple, or None.
 
     The runner's statements, and a job's own lookups, run for every job: through SQLAlchemy's
-    execution layer (result objects, bind processing, events) they took a quarter of a welcome
+    execution layer (result objects, bind processing, events) they cost a sixth of a welcome
     job's instructions in its worker process. psycopg prepares them after a few runs, as before.
     A connection that broke is invalidated, so the pool does not hand it out again."""
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
