@@ -60,6 +60,15 @@ def _queued_job_ids(redis_url: str) -> list[str]:
         client.close()
 
 
+def _refusing_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the relay at a Redis address where nothing listens."""
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    celery = create_celery(
+        settings.model_copy(update={"redis_broker": unreachable, "redis_timeout_seconds": 0.2})
+    )
+    monkeypatch.setattr(relay, "celery_app", celery)
+
+
 def test_a_sweep_publishes_oldest_first_and_holds_no_lock_meanwhile(
     db: Engine, settings: Settings, stack: JobStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,9 +83,12 @@ def test_a_sweep_publishes_oldest_first_and_holds_no_lock_meanwhile(
         if job_id == job_ids[0]:
             with db.connect() as conn:
                 conn.execute(text("SET lock_timeout = '1s'"))
-                conn.execute(
-                    text("UPDATE outbox SET done_at = now() WHERE job_id = :id"), {"id": job_id}
-                )
+                try:
+                    conn.execute(
+                        text("UPDATE outbox SET done_at = now() WHERE job_id = :id"), {"id": job_id}
+                    )
+                finally:
+                    conn.execute(text("RESET lock_timeout"))  # the connection goes back to the pool
             finished_meanwhile.append(job_id)
         real_publish(celery, job_id=job_id, **message)
 
@@ -94,11 +106,7 @@ def test_rows_the_broker_refuses_are_given_back_at_once(
     db: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job_ids = _due_rows(db, 2)
-    unreachable = f"redis://127.0.0.1:{free_port()}/0"
-    celery = create_celery(
-        settings.model_copy(update={"redis_broker": unreachable, "redis_timeout_seconds": 0.2})
-    )
-    monkeypatch.setattr(relay, "celery_app", celery)
+    _refusing_broker(settings, monkeypatch)
     assert relay.publish_pending() == 0
     assert _stamps(db, job_ids) == dict.fromkeys(job_ids, (False, 0))
 
@@ -112,11 +120,7 @@ def test_rows_not_given_back_wait_for_the_reconciler(
     """The broker refuses and then the database is unreachable too: the rows stay stamped, and the
     reconciler publishes them after OUTBOX_REDELIVER_AFTER_SECONDS."""
     job_ids = _due_rows(db, 2)
-    unreachable = f"redis://127.0.0.1:{free_port()}/0"
-    celery = create_celery(
-        settings.model_copy(update={"redis_broker": unreachable, "redis_timeout_seconds": 0.2})
-    )
-    monkeypatch.setattr(relay, "celery_app", celery)
+    _refusing_broker(settings, monkeypatch)
     dead_database = create_engine(
         f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none",
         connect_args={"connect_timeout": 1},
