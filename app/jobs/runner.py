@@ -7,7 +7,8 @@ Every job has a deterministic id. Running it goes through `job_log`, whose PRIMA
    `failed` → nothing to do (the stored result is returned); `running` under a live lease →
    another worker has it, retry later; `running` with an expired lease → its worker died, take it
    over (a conditional UPDATE, so only one taker wins). Each of these statements is atomic on its
-   own, so the claim runs in autocommit: a new job costs one round trip and one commit.
+   own, so the claim runs in autocommit: a new job costs one round trip and one commit. That
+   commit does not wait for its WAL flush (see _ASYNC_COMMIT).
 2. Work, in a second transaction that also marks the job `succeeded`: database effects and the
    success mark commit together or not at all. A job that only reads (mail) skips the
    transaction: the mark is one statement, atomic on its own. Terminal marks (`succeeded`,
@@ -86,10 +87,25 @@ _AND_OUTBOX_DONE = (
     " WHERE outbox.job_id = finished.job_id)"
     " SELECT count(*) FROM finished"
 )
+# Prefixed to a claim, and joined by it (an unreferenced CTE is not run): the claim's own
+# transaction commits without waiting for its WAL flush; the session's setting is untouched, so
+# every terminal mark still waits. Other workers see the claim at once, as after any commit. A
+# PostgreSQL crash can lose the last fraction of a second of claims, and no job's outcome depends
+# on one: a mark's flush covers the claim before it, so a lost claim's job was not marked, and it
+# runs again, as every job in flight during the crash does. In the benchmark this halved the
+# claim's wall time (1.0 to 0.5 ms) and cut a fifth off a welcome job's (docs/SCALING.md).
+_ASYNC_COMMIT = "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) "
 _CLAIM_NEW = (
-    "INSERT INTO job_log (job_id, name, status, attempts, started_at, lease_expires_at)"
-    " VALUES (%(job_id)s, %(name)s, 'running', 1, now(), now() + make_interval(secs => %(lease)s))"
-    " ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
+    _ASYNC_COMMIT + "INSERT INTO job_log"
+    " (job_id, name, status, attempts, started_at, lease_expires_at)"
+    " SELECT %(job_id)s, %(name)s, 'running', 1, now(), now() + make_interval(secs => %(lease)s)"
+    " FROM async_commit ON CONFLICT (job_id) DO NOTHING RETURNING attempts"
+)
+_TAKE_OVER = (
+    _ASYNC_COMMIT + "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
+    " lease_expires_at = now() + make_interval(secs => %(lease)s) FROM async_commit"
+    " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempts)s"
+    " AND lease_expires_at <= now() RETURNING attempts"
 )
 _MARK_SUCCEEDED = (
     "WITH finished AS (UPDATE job_log SET status = 'succeeded',"
@@ -126,14 +142,7 @@ def _claim(
             conn, job_id, row.attempts, f"gave up after {row.attempts} attempts (worker lost)"
         )
         return {}
-    taken = fetch_one(
-        conn,
-        "UPDATE job_log SET attempts = attempts + 1, started_at = now(),"
-        " lease_expires_at = now() + make_interval(secs => %(lease)s)"
-        " WHERE job_id = %(job_id)s AND status = 'running' AND attempts = %(attempts)s"
-        " AND lease_expires_at <= now() RETURNING attempts",
-        {**lease, "attempts": row.attempts},
-    )
+    taken = fetch_one(conn, _TAKE_OVER, {**lease, "attempts": row.attempts})
     return Claim(attempt=taken.attempts) if taken is not None else settings.job_retry_base_seconds
 
 

@@ -78,6 +78,38 @@ def test_claim_defers_under_a_live_lease_and_takes_over_an_expired_one(
     assert not _outbox_done(db, job_id)
 
 
+def _synchronous_commit(conn: Connection) -> str:
+    return str(conn.execute(text("SHOW synchronous_commit")).scalar_one())
+
+
+def test_a_claim_skips_the_flush_wait_for_its_own_commit_only(
+    db: Engine, settings: Settings
+) -> None:
+    """A claim, new or taken over, turns synchronous_commit off for its own transaction; the
+    session keeps it on, so a terminal mark on the same connection returns only once durable.
+    The claims run in a transaction block here only so their setting can be read back."""
+    job_id = _enqueued(db)
+    with db.connect() as conn:
+        conn.execute(text("SET synchronous_commit = on"))  # as in production (tests run with off)
+        conn.commit()
+        conn.execution_options(isolation_level="READ COMMITTED")
+        with conn.begin():
+            assert _claim(conn, job_id, NAME, settings) == Claim(attempt=1)
+            assert _synchronous_commit(conn) == "off"
+        assert _synchronous_commit(conn) == "on"
+        _expire_lease(db, job_id)
+        conn.rollback()  # end the transaction SHOW began
+        with conn.begin():
+            assert _claim(conn, job_id, NAME, settings) == Claim(attempt=2)
+            assert _synchronous_commit(conn) == "off"
+        assert _synchronous_commit(conn) == "on"
+        conn.rollback()
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # as run_job claims
+        assert _claim(conn, _enqueued(db), NAME, settings) == Claim(attempt=1)
+        assert _synchronous_commit(conn) == "on"
+        conn.execute(text("RESET synchronous_commit"))  # the pooled connection goes back as it came
+
+
 def test_success_is_fenced_by_the_attempt_and_marks_the_outbox_done(
     db: Engine, settings: Settings
 ) -> None:
