@@ -134,7 +134,7 @@ class Run:
             self.services.redis_url,
             f"{self.prefix}_jobs",
             self.config.jobs,
-            self.config.runs,
+            self.config.job_rounds,
             log,
         )
 
