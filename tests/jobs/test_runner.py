@@ -90,7 +90,8 @@ def test_a_claim_skips_the_flush_wait_for_its_own_commit_only(
     The claims run in a transaction block here only so their setting can be read back."""
     job_id = _enqueued(db)
     with db.connect() as conn:
-        conn.execute(text("SET synchronous_commit = on"))  # as in production (tests run with off)
+        # As in production; the tests' own PostgreSQL may run with it off.
+        conn.execute(text("SET synchronous_commit = on"))
         conn.commit()
         conn.execution_options(isolation_level="READ COMMITTED")
         with conn.begin():
