@@ -19,6 +19,16 @@ class SaveToDirectory:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
+    async def handle_EHLO(
+        self, _server: Any, session: Any, _envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING (RFC 2920), so TaskHub's client takes the same path as against a
+        production relay. aiosmtpd reads each command from its buffered stream in order and
+        answers it in order, which is all pipelining asks of a server; it only does not say so."""
+        session.host_name = hostname  # this hook replaces aiosmtpd's own EHLO bookkeeping
+        *extensions, last = responses
+        return [*extensions, "250-PIPELINING", last]
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         content: bytes = (
             envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()

@@ -7,13 +7,8 @@ the same Message-ID as the first copy, and receivers can drop it (docs/FAILURE_M
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import smtplib
-import ssl
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
@@ -24,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.config import Settings
+from app.jobs import smtp
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 
@@ -32,56 +28,6 @@ def message_id(job_id: str) -> str:
     """`welcome_email:42` → `<welcome_email.42@taskhub>` (RFC 5322 dot-atom: no colons)."""
     local = _UNSAFE_ID_CHARS.sub(".", job_id.replace(":", "."))
     return f"<{local}@taskhub>"
-
-
-# Idle longer than this, a connection is checked with a NOOP before use: a server or NAT may have
-# dropped it silently. A busy worker's connection skips that round trip.
-_CHECK_AFTER_IDLE_SECONDS = 5.0
-
-
-@dataclass(slots=True)
-class _Connection:
-    smtp: smtplib.SMTP
-    last_used: float
-
-    def usable(self) -> bool:
-        """Recently used with nothing to read (a server that closed the connection or sent a 421
-        leaves something: checked locally, no round trip), or answering a NOOP."""
-        sock = self.smtp.sock
-        if sock is None:
-            return False
-        try:
-            recent = time.monotonic() - self.last_used < _CHECK_AFTER_IDLE_SECONDS
-            if recent and not select.select([sock], [], [], 0)[0]:
-                return True
-            return self.smtp.noop()[0] == 250
-        except (smtplib.SMTPException, OSError, ValueError):
-            return False
-
-
-_connections: dict[int, _Connection] = {}  # one per worker process (never shared across fork)
-
-
-def _smtp(settings: Settings) -> smtplib.SMTP:
-    """This process's SMTP connection, reused while usable, so a busy worker does not pay a
-    connect, EHLO, STARTTLS and login per message."""
-    pid = os.getpid()
-    connection = _connections.pop(pid, None)
-    if connection is not None and connection.usable():
-        connection.last_used = time.monotonic()
-        _connections[pid] = connection
-        return connection.smtp
-    if connection is not None:
-        connection.smtp.close()
-    smtp = smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
-    )
-    if settings.smtp_starttls:
-        smtp.starttls(context=ssl.create_default_context())
-    if settings.smtp_user and settings.smtp_password:
-        smtp.login(settings.smtp_user, settings.smtp_password)
-    _connections[pid] = _Connection(smtp, time.monotonic())
-    return smtp
 
 
 _PARSED_HEADERS = 1024
@@ -146,11 +92,10 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str, job_id: s
     """Send one plain-text message; returns its Message-ID."""
     message = compose(settings, to=to, subject=subject, body=body, job_id=job_id)
     sender = message["From"].addresses[0].addr_spec  # already parsed: no second parse in smtplib
-    smtp = _smtp(settings)
+    connection = smtp.connection(settings)
     try:
-        smtp.send_message(message, from_addr=sender, to_addrs=[to])
+        smtp.send(connection, message, sender=sender, recipient=to)
     except (smtplib.SMTPServerDisconnected, OSError):
-        _connections.pop(os.getpid(), None)
-        smtp.close()
+        smtp.forget(connection)
         raise
     return str(message["Message-ID"])

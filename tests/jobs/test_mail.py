@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from app.config import Settings
 from app.embedded import free_port
-from app.jobs import mail
+from app.jobs import mail, smtp
 from app.mailsink import SaveToDirectory, saved_messages
 
 
@@ -48,16 +48,16 @@ def sink(tmp_path: Path) -> Iterator[tuple[Controller, CountingSink]]:
     try:
         yield controller, handler
     finally:
-        for connection in mail._connections.values():
+        for connection in smtp._connections.values():
             connection.smtp.close()
-        mail._connections.clear()
+        smtp._connections.clear()
         controller.stop()
 
 
 def _send(settings: Settings, controller: Controller, number: int) -> None:
-    smtp = settings.model_copy(update={"smtp_port": controller.port, "smtp_starttls": False})
+    served = settings.model_copy(update={"smtp_port": controller.port, "smtp_starttls": False})
     mail.send_mail(
-        smtp, to="person@example.com", subject="hi", body="hello\n", job_id=f"t:{number}"
+        served, to="person@example.com", subject="hi", body="hello\n", job_id=f"t:{number}"
     )
 
 
@@ -65,11 +65,15 @@ def test_a_message_carries_the_required_headers_and_its_job_id(
     settings: Settings, sink: tuple[Controller, CountingSink]
 ) -> None:
     controller, handler = sink
-    smtp = settings.model_copy(
+    served = settings.model_copy(
         update={"smtp_port": controller.port, "smtp_from": "TaskHub <no-reply@example.com>"}
     )
     mid = mail.send_mail(
-        smtp, to="person@example.com", subject="Café ☕ due", body="Naïve\n", job_id="reminder:7:9"
+        served,
+        to="person@example.com",
+        subject="Café ☕ due",
+        body="Naïve\n",
+        job_id="reminder:7:9",
     )
 
     [saved] = saved_messages(handler.directory)
@@ -106,10 +110,10 @@ def test_a_shared_header_folds_as_each_policy_asks(settings: Settings) -> None:
         for n in range(2)
     )
     assert first["Subject"] is second["Subject"]
-    smtp = policy.SMTP.clone(header_factory=first.policy.header_factory)
-    narrow = smtp.clone(max_line_length=40)
-    folded = first["Subject"].fold(policy=smtp)
-    assert second["Subject"].fold(policy=smtp) == folded
+    wire = policy.SMTP.clone(header_factory=first.policy.header_factory)
+    narrow = wire.clone(max_line_length=40)
+    folded = first["Subject"].fold(policy=wire)
+    assert second["Subject"].fold(policy=wire) == folded
     assert "\r\n " in folded  # folded once, with CRLF line ends
     assert folded.endswith("\r\n")
     assert first["Subject"].fold(policy=policy.default).endswith("words\n")
@@ -147,7 +151,7 @@ def test_idle_connection_is_checked_with_a_noop(
     settings: Settings, sink: tuple[Controller, CountingSink], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     controller, handler = sink
-    monkeypatch.setattr(mail, "_CHECK_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(smtp, "_CHECK_AFTER_IDLE_SECONDS", 0.0)
     _send(settings, controller, 1)
     _send(settings, controller, 2)
     assert len(handler.peers) == 1
