@@ -1,11 +1,12 @@
 """The SMTP client against a real SMTP server (aiosmtpd): a pipelined mail transaction takes two
-round trips, a server without PIPELINING and an SMTPUTF8 address get smtplib's dialogue, and every
+round trips, also after STARTTLS and login, a server without PIPELINING and an SMTPUTF8 address get smtplib's dialogue, and every
 refusal raises smtplib's error and leaves the connection usable (or closed, when the server
 closes it)."""
 
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult
 
 from app.config import Settings
 from app.embedded import free_port
@@ -96,10 +99,11 @@ def sink(
     script: dict[str, str] | None = None,
     *,
     pipelining: bool = True,
+    **server_options: Any,
 ) -> Iterator[tuple[Settings, ScriptedSink]]:
     handler = ScriptedSink(directory, dict(script or {}), pipelining=pipelining)
     controller = ScriptedController(
-        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True
+        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True, **server_options
     )
     controller.start()
     try:
@@ -160,6 +164,45 @@ def test_a_pipelined_message_takes_two_round_trips(
     assert handler.contents == [_wire(message)]  # dot-stuffed on the wire, unstuffed by the server
     [options] = handler.mail_options
     assert options == [f"SIZE={len(_wire(message))}", "BODY=8BITMIME"]
+
+
+@pytest.mark.parametrize("login", [False, True], ids=["STARTTLS", "STARTTLS and login"])
+def test_after_starttls_a_message_is_still_pipelined(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: bool
+) -> None:
+    """The extensions a server offers before STARTTLS do not count after it (RFC 3207): the
+    client asks again, and still finds PIPELINING. The server refuses MAIL without TLS (and
+    without a login, when it asks for one)."""
+    authority = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_tls)
+    authority.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # trusted by the client
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(_s: Any, _session: Any, _e: Any, _mechanism: str, login: Any) -> AuthResult:
+        logins.append((login.login, login.password))
+        return AuthResult(success=login.password == b"secret")
+
+    with sink(
+        settings,
+        tmp_path / "mail",
+        tls_context=server_tls,
+        require_starttls=True,
+        auth_required=login,
+        authenticator=authenticate,
+    ) as (served, handler):
+        credentials = {"smtp_user": "taskhub", "smtp_password": "secret"} if login else {}
+        secure = served.model_copy(update={"smtp_starttls": True, **credentials})
+        connection = smtp.connection(secure)
+        events = _trace(connection, monkeypatch)
+        message = _message(secure)
+        smtp.send(connection, message, sender=SENDER, recipient="person@example.com")
+        assert isinstance(connection.sock, ssl.SSLSocket)
+
+    assert logins == ([(b"taskhub", b"secret")] if login else [])
+    assert events == ["send", "reply 250", "reply 250", "reply 354", "send", "reply 250"]
+    assert handler.contents == [_wire(message)]
 
 
 @pytest.mark.parametrize(
