@@ -1,5 +1,6 @@
 """The relay sweep against the real database and a real Redis: it publishes due rows oldest
-first, holds no row lock while publishing, and gives back at once what the broker refused."""
+first, in batches sent with one round trip each, holds no row lock while publishing, and gives
+back at once what the broker refused."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import logging
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.embedded import free_port
+from app.embedded import EmbeddedRedis, free_port
 from app.jobs import publisher, relay
 from app.workers.celery_app import create_celery, worker_session
 from tests.jobs.stack import JobStack
@@ -100,6 +102,41 @@ def test_a_sweep_publishes_oldest_first_and_holds_no_lock_meanwhile(
     relay.publish_pending()  # stamped rows wait out the redelivery delay: not published again
     queued = Counter(_queued_job_ids(stack.redis.url))
     assert [queued[job_id] for job_id in job_ids] == [1, 1, 1]
+
+
+def test_a_sweep_sends_a_batch_at_once_and_gives_back_what_a_failed_batch_held(
+    db: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two: the first reaches Redis in one piece; Redis stops while the second is
+    being built, so its flush fails, and its rows and the rest are given back."""
+    job_ids = _due_rows(db, 5)
+    broker = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    broker.start()
+    celery = create_celery(
+        settings.model_copy(update={"redis_broker": broker.url, "redis_timeout_seconds": 0.2})
+    )
+    monkeypatch.setattr(relay, "celery_app", celery)
+    monkeypatch.setattr(relay, "PUBLISH_BATCH", 2)
+    queued_at_each_publish: list[list[str]] = []
+    real_publish = publisher.publish
+
+    def publish_then_stop_the_broker(celery: Any, *, job_id: str, **message: Any) -> None:
+        real_publish(celery, job_id=job_id, **message)
+        queued_at_each_publish.append(list(reversed(_queued_job_ids(broker.url))))
+        if job_id == job_ids[2]:
+            broker.stop()
+
+    monkeypatch.setattr(relay, "publish", publish_then_stop_the_broker)
+    try:
+        assert relay.publish_pending() == 2
+    finally:
+        broker.stop()
+    # a batch goes out whole with its last message; the third one waited for the fourth
+    assert queued_at_each_publish == [[], job_ids[:2], job_ids[:2]]
+    assert _stamps(db, job_ids) == {
+        **dict.fromkeys(job_ids[:2], (True, 1)),
+        **dict.fromkeys(job_ids[2:], (False, 0)),
+    }
 
 
 def test_rows_the_broker_refuses_are_given_back_at_once(
