@@ -108,6 +108,8 @@ def send(smtp: smtplib.SMTP, message: EmailMessage, *, sender: str, recipient: s
     PIPELINING. Addresses that are not ASCII (SMTPUTF8) go through smtplib's own dialogue. A
     refusal raises what smtplib raises, after a RSET (or closing, on a 421), so the connection
     stays usable for the next message."""
+    if not (sender + recipient).isprintable():  # a line break would smuggle in a command
+        raise ValueError(f"refusing an address with a control character: {sender!r}, {recipient!r}")
     if not smtp.has_extn("pipelining") or not (sender + recipient).isascii():
         smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
         return

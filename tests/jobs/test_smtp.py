@@ -230,6 +230,20 @@ def test_smtplib_dialogue_serves_what_pipelining_does_not(
     assert message_from_bytes(content, policy=policy.default)["To"] == recipient
 
 
+@pytest.mark.parametrize("recipient", ["person@example.com\r\nRSET", "person@example.com\n"])
+def test_an_address_with_a_line_break_is_refused_before_anything_is_sent(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recipient: str
+) -> None:
+    with sink(settings, tmp_path) as (served, handler):
+        connection = smtp.connection(served)
+        events = _trace(connection, monkeypatch)
+        with pytest.raises(ValueError, match="control character"):
+            smtp.send(connection, _message(served), sender=SENDER, recipient=recipient)
+
+    assert events == []
+    assert handler.contents == []
+
+
 @pytest.mark.parametrize(
     ("script", "error", "code"),
     [
