@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from app.config import Settings
+from app.jobs import smtp
 from tests.jobs.stack import JobStack
 from tests.services import STATE, TestServices
 
@@ -23,6 +24,16 @@ def stack(services: TestServices) -> Iterator[JobStack]:
         yield job_stack
     finally:
         job_stack.close()
+
+
+@pytest.fixture
+def smtp_connections() -> Iterator[None]:
+    """The SMTP connections a test's worker process opened are closed and forgotten after it, so
+    the next test does not reuse one to a server that is gone."""
+    yield
+    for connection in smtp._connections.values():
+        connection.smtp.close()
+    smtp._connections.clear()
 
 
 @pytest.fixture(scope="session")

@@ -41,16 +41,13 @@ class CountingSink(SaveToDirectory):
 
 
 @pytest.fixture
-def sink(tmp_path: Path) -> Iterator[tuple[Controller, CountingSink]]:
+def sink(tmp_path: Path, smtp_connections: None) -> Iterator[tuple[Controller, CountingSink]]:
     handler = CountingSink(tmp_path)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller, handler
     finally:
-        for connection in smtp._connections.values():
-            connection.smtp.close()
-        smtp._connections.clear()
         controller.stop()
 
 

@@ -26,6 +26,7 @@ from app.jobs import mail, smtp
 from app.mailsink import SaveToDirectory
 
 SENDER = "no-reply@taskhub.local"
+pytestmark = pytest.mark.usefixtures("smtp_connections")
 
 
 class ScriptedSink(SaveToDirectory):
@@ -109,9 +110,6 @@ def sink(
     try:
         yield settings.model_copy(update={"smtp_port": controller.port}), handler
     finally:
-        for connection in smtp._connections.values():
-            connection.smtp.close()
-        smtp._connections.clear()
         controller.stop()
 
 
