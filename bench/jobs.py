@@ -61,11 +61,15 @@ class JobResults:
         return self._mean(self.noop)
 
     @property
-    def ratio(self) -> float:
-        """Mean of the paired (noop run, welcome run) ratios: drift between pairs cancels."""
+    def pair_ratios(self) -> list[float]:
+        """Each welcome run's rate over the rate of the no-op run just before it."""
         pairs = zip(self.welcome, self.noop, strict=True)
-        ratios = [welcome.per_second / noop.per_second for welcome, noop in pairs]
-        return sum(ratios) / len(ratios)
+        return [welcome.per_second / noop.per_second for welcome, noop in pairs]
+
+    @property
+    def ratio(self) -> float:
+        """Mean of the paired ratios: drift between pairs cancels."""
+        return sum(self.pair_ratios) / len(self.pair_ratios)
 
 
 def _wait_until(done: Callable[[], int], target: int, started: float, what: str) -> None:
