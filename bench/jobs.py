@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import fmean
 
 import psycopg
 from redis import Redis
@@ -69,7 +70,7 @@ class JobResults:
     @property
     def ratio(self) -> float:
         """Mean of the paired ratios: drift between pairs cancels."""
-        return sum(self.pair_ratios) / len(self.pair_ratios)
+        return fmean(self.pair_ratios)
 
 
 def _wait_until(done: Callable[[], int], target: int, started: float, what: str) -> None:
