@@ -51,7 +51,7 @@ class JobResults:
 
     @staticmethod
     def _mean(runs: list[JobRun]) -> float:
-        return sum(run.per_second for run in runs) / len(runs)
+        return fmean(run.per_second for run in runs)
 
     @property
     def welcome_per_second(self) -> float:
