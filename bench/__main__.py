@@ -46,11 +46,11 @@ def main() -> int:
     code, load_before = environment.code_identity(), environment.load_average()
     with ExitStack() as stack:
         run_dir = run_directory(stack, config, f"run-{started:%Y%m%d-%H%M%S}")
-        run = Run.start(config, wrk, run_dir, stack)
+        run = Run.start(config, run_dir, stack)
         data = run.seed()
-        results, depth = run.http(data)
+        results, depth = run.http(data, wrk)
         jobs = run.jobs()
-        versions = run.versions()
+        versions = run.versions(wrk)
         log("stopping everything")
 
     peak_rss = peak_rss_mb(results)

@@ -26,7 +26,6 @@ from bench.procs import Child, spawn, wait_for_http
 from bench.run import Run, log, run_directory, stop_on_sigterm
 from bench.servers import uvicorn_args
 from bench.tools import ensure_tool
-from bench.wrk import ensure_wrk
 
 REQUESTS = 100  # per path and round
 ROUNDS = 2  # alternating, to show the counts repeat
@@ -78,7 +77,7 @@ def main() -> int:
     stop_on_sigterm()
     with ExitStack() as stack:
         run_dir = run_directory(stack, config, "instructions")
-        bench_run = Run.start(config, ensure_wrk(), run_dir, stack)
+        bench_run = Run.start(config, run_dir, stack)
         data = bench_run.seed()
         from app.embedded import free_port
 

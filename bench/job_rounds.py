@@ -17,7 +17,6 @@ from contextlib import ExitStack
 from bench.config import ROOT, BenchConfig
 from bench.jobs import JobResults
 from bench.run import Run, log, run_directory, stop_on_sigterm
-from bench.wrk import ensure_wrk
 
 
 def summary(results: JobResults) -> str:
@@ -34,7 +33,7 @@ def main() -> int:
     config = BenchConfig.from_env()
     stop_on_sigterm()
     with ExitStack() as stack:
-        run = Run.start(config, ensure_wrk(), run_directory(stack, config, "jobs"), stack)
+        run = Run.start(config, run_directory(stack, config, "jobs"), stack)
         results = run.jobs()
         log("stopping everything")
     log(summary(results))

@@ -58,7 +58,6 @@ class Run:
     """One benchmark run: its settings, servers and environment; each phase is a method."""
 
     config: BenchConfig
-    wrk: str
     run_dir: Path
     stack: ExitStack  # everything started is stopped when it closes
     services: servers.Services
@@ -66,7 +65,7 @@ class Run:
     prefix: str  # every username of this run starts with it
 
     @classmethod
-    def start(cls, config: BenchConfig, wrk: str, run_dir: Path, stack: ExitStack) -> Run:
+    def start(cls, config: BenchConfig, run_dir: Path, stack: ExitStack) -> Run:
         services = servers.start_services(config, run_dir, stack)
         env = servers.app_env(services)
         os.environ.update(env)  # app.seed and the relay run in this process too
@@ -74,7 +73,7 @@ class Run:
         prefix = f"bench{secrets.token_hex(3)}"
         if config.database_url:
             stack.callback(delete_bench_rows, services.dsn, prefix)
-        return cls(config, wrk, run_dir, stack, services, env, prefix)
+        return cls(config, run_dir, stack, services, env, prefix)
 
     def seed(self) -> Dataset:
         log(f"seeding (scale user: {self.config.scale_tasks:,} tasks)")
@@ -83,7 +82,7 @@ class Run:
         log(f"vacuumed in {vacuum_analyze(self.services.dsn):.1f}s")
         return data
 
-    def http(self, data: Dataset) -> tuple[list[CaseResult], DepthProfile]:
+    def http(self, data: Dataset, wrk: str) -> tuple[list[CaseResult], DepthProfile]:
         start_http = servers.start_http
         api = start_http(self.stack, "api", "app.main:app", "/health", self.env, self.run_dir)
         floor = start_http(self.stack, "floor", "bench.floor:app", "/ready", self.env, self.run_dir)
@@ -107,7 +106,7 @@ class Run:
         scripts = self.run_dir / "lua"
         scripts.mkdir()
         runner = LoadRunner(
-            self.wrk,
+            wrk,
             self.config,
             api,
             floor,
@@ -138,9 +137,9 @@ class Run:
             log,
         )
 
-    def versions(self) -> dict[str, str]:
+    def versions(self, wrk: str) -> dict[str, str]:
         return environment.versions(
             postgres=server_version(self.services.dsn),
-            wrk=wrk_version(self.wrk),
+            wrk=wrk_version(wrk),
             redis_url=self.services.redis_url,
         )
