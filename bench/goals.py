@@ -28,8 +28,8 @@ def at_least(text: str, value: float, threshold: float, baseline: float = 1.0) -
     threshold (0.947 against 0.95 shows as "0.947x", not "0.95x")."""
     met = value >= threshold
     digits = 2
-    while not met and round(value, digits) >= threshold and digits < 6:
-        digits += 1
+    while not met and round(value, digits) >= threshold:
+        digits += 1  # ends: rounding to enough digits gives the value itself
     return GoalCheck(text, value, met, f"{value:.{digits}f}x", threshold * baseline)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench.goals import at_least
@@ -15,6 +17,7 @@ from bench.goals import at_least
         (0.9501, True, "0.95x"),  # a met goal may round down to its threshold
         (0.9468, False, "0.947x"),  # a miss never rounds up to it
         (0.94996, False, "0.94996x"),
+        (math.nextafter(0.95, 0), False, "0.9499999999999998x"),  # the closest miss there is
         (0.8374, False, "0.84x"),  # against 0.95: two decimals already show the miss
     ],
 )
