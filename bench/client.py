@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -57,12 +58,20 @@ def walk_cursors(
             cursor = response.json()["meta"]["next_cursor"]
             if cursor is None:
                 break
-        latency = {}
-        for page, path in paths.items():
-            samples = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                http.get(path).raise_for_status()
-                samples.append((time.perf_counter() - started) * 1000)
-            latency[page] = statistics.median(samples)
+        latency = time_in_turns(lambda path: http.get(path).raise_for_status(), paths, repeats)
     return Walk(paths, latency)
+
+
+def time_in_turns(
+    fetch: Callable[[str], object], paths: dict[int, str], repeats: int
+) -> dict[int, float]:
+    """Median milliseconds of `fetch(path)` for each page. The pages take turns, one request
+    each per round, so a drift in the machine's speed while they are timed reaches every page
+    alike instead of making later pages look slower."""
+    samples: dict[int, list[float]] = {page: [] for page in paths}
+    for _ in range(repeats):
+        for page, path in paths.items():
+            started = time.perf_counter()
+            fetch(path)
+            samples[page].append((time.perf_counter() - started) * 1000)
+    return {page: statistics.median(times) for page, times in samples.items()}
