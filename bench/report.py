@@ -218,8 +218,9 @@ def render(record: RunRecord) -> str:
         "## Latency against page depth (scale user, 20 per page)",
         "",
         "API: median of 15 requests for each page reached by following `next_cursor`, the pages"
-        " taking turns (one request each per round). SQL: the same row rendering run directly in PostgreSQL (median of up to 7 runs);"
-        " OFFSET is `ORDER BY created_at DESC, id DESC OFFSET (page-1)*20 LIMIT 20`.",
+        " taking turns (one request each per round). SQL: the same row rendering run directly in"
+        " PostgreSQL (median of up to 7 runs); OFFSET is"
+        " `ORDER BY created_at DESC, id DESC OFFSET (page-1)*20 LIMIT 20`.",
         "",
         *_depth(record.depth),
         "",
