@@ -33,27 +33,41 @@ def _process_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
     return ticks / _TICK
 
 
-def _children(parent: int) -> list[int]:
-    pids = []
+def _children_by_parent() -> dict[int, list[int]]:
+    """Every live process's children, from one pass over /proc."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             fields = _stat_fields(int(entry.name))
-            if fields is not None and int(fields[1]) == parent:
-                pids.append(int(entry.name))
-    return pids
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
 
 
-def _postgres_seconds(postmaster: int) -> float:
-    """Postmaster plus live backends plus exited backends (their time moves to the
-    postmaster's cutime when it reaps them, so a backend that exits mid-run still counts)."""
-    total = _process_seconds(postmaster, with_reaped_children=True)
-    return total + sum(_process_seconds(pid) for pid in _children(postmaster))
+def tree_seconds(root: int) -> float:
+    """CPU seconds of `root` and every process under it, live or exited: an exited child's time
+    moves to its parent's cutime when the parent reaps it, so a PostgreSQL backend or a Celery
+    pool process that exits mid-run still counts."""
+    children = _children_by_parent()
+    total = 0.0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        total += _process_seconds(pid, with_reaped_children=True)
+        pending.extend(children.get(pid, ()))
+    return total
 
 
-def _machine_busy_seconds() -> float:
+def machine_busy_seconds() -> float:
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return (sum(fields[:8]) - idle) / _TICK
+
+
+def own_seconds() -> float:
+    """This process's CPU seconds, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _reaped_children_seconds() -> float:
@@ -89,9 +103,9 @@ def snapshot(server_pid: int, postmaster_pid: int | None) -> CpuSnapshot:
     return CpuSnapshot(
         at=time.monotonic(),
         server=_process_seconds(server_pid),
-        postgres=_postgres_seconds(postmaster_pid) if postmaster_pid else None,
+        postgres=tree_seconds(postmaster_pid) if postmaster_pid else None,
         load=_reaped_children_seconds(),
-        machine=_machine_busy_seconds(),
+        machine=machine_busy_seconds(),
     )
 
 

@@ -13,10 +13,16 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import ExitStack
+from statistics import fmean
 
 from bench.config import ROOT, BenchConfig
-from bench.jobs import JobResults
+from bench.jobs import JobResults, JobRun
 from bench.run import Run, log, run_directory, stop_on_sigterm
+
+
+def _cpu(runs: list[JobRun]) -> str:
+    total = fmean(run.cpu.total for run in runs)
+    return f"{total:.2f} ms (worker {fmean(run.cpu.worker for run in runs):.2f})"
 
 
 def summary(results: JobResults) -> str:
@@ -24,7 +30,8 @@ def summary(results: JobResults) -> str:
     return (
         f"welcome jobs {results.welcome_per_second:,.0f}/s, no-op {results.noop_per_second:,.0f}/s;"
         f" welcome / no-op {results.ratio:.3f}"
-        f" (mean of {len(ratios)} pairs, {min(ratios):.3f} to {max(ratios):.3f})"
+        f" (mean of {len(ratios)} pairs, {min(ratios):.3f} to {max(ratios):.3f});"
+        f" CPU per job: welcome {_cpu(results.welcome)}, no-op {_cpu(results.noop)}"
     )
 
 

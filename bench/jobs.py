@@ -11,6 +11,11 @@ N `send_task` calls, and the clock stops when the tasks' Redis counter reaches N
 Watching must cost next to nothing on both paths, or the watcher takes CPU from the jobs it
 times: the no-op side reads one Redis key, and the welcome side counts the run's outbox rows that
 are still open (a range of their primary key) rather than matching N job ids on every poll.
+
+Each run also records where the CPU went, per job: the worker (its pool included), PostgreSQL,
+Redis, the SMTP sink, this harness (publishing and watching) and the rest of the machine. With the
+machine's busy cores it tells a run that was short of CPU (about 2 of 2 cores busy: the ratio
+follows the CPU each job costs) from one whose jobs waited.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import fmean
 
 import psycopg
 from redis import Redis
+
+from bench import cpu
 
 POLL_S = 0.02  # the last polls' interval: how late a run's end can be seen
 LONGEST_POLL_S = 0.25
@@ -35,13 +42,97 @@ class JobRunFailed(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class JobProcesses:
+    """The processes a job run's CPU is split between. PostgreSQL and Redis are None when they
+    were configured rather than started by the harness: their time then counts as `other`."""
+
+    noop_worker: int
+    taskhub_worker: int
+    postmaster: int | None
+    redis: int | None
+    smtp_sink: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobCpu:
+    """CPU milliseconds per job by where they were spent, and the machine's busy cores."""
+
+    worker: float
+    postgres: float | None
+    redis: float | None
+    smtp_sink: float
+    harness: float
+    other: float  # the other worker idling, the kernel, anything else on the machine
+    cores: float
+
+    @property
+    def total(self) -> float:
+        named = self.worker + self.smtp_sink + self.harness + self.other
+        return named + (self.postgres or 0.0) + (self.redis or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CpuReading:
+    """Cumulative CPU seconds, read at `at` (a perf_counter reading)."""
+
+    at: float
+    worker: float
+    postgres: float | None
+    redis: float | None
+    smtp_sink: float
+    harness: float
+    machine: float
+
+
+def read_cpu(worker: int, processes: JobProcesses) -> CpuReading:
+    def tree(pid: int | None) -> float | None:
+        return None if pid is None else cpu.tree_seconds(pid)
+
+    return CpuReading(
+        at=time.perf_counter(),
+        worker=cpu.tree_seconds(worker),
+        postgres=tree(processes.postmaster),
+        redis=tree(processes.redis),
+        smtp_sink=cpu.tree_seconds(processes.smtp_sink),
+        harness=cpu.own_seconds(),
+        machine=cpu.machine_busy_seconds(),
+    )
+
+
+def cpu_per_job(before: CpuReading, after: CpuReading, jobs: int) -> JobCpu:
+    def ms(start: float, end: float) -> float:
+        return (end - start) * 1000 / jobs
+
+    def optional_ms(start: float | None, end: float | None) -> float | None:
+        return None if start is None or end is None else ms(start, end)
+
+    named = JobCpu(
+        worker=ms(before.worker, after.worker),
+        postgres=optional_ms(before.postgres, after.postgres),
+        redis=optional_ms(before.redis, after.redis),
+        smtp_sink=ms(before.smtp_sink, after.smtp_sink),
+        harness=ms(before.harness, after.harness),
+        other=0.0,
+        cores=(after.machine - before.machine) / max(after.at - before.at, 1e-9),
+    )
+    return replace(named, other=max(0.0, ms(before.machine, after.machine) - named.total))
+
+
+@dataclass(frozen=True, slots=True)
 class JobRun:
     jobs: int
     seconds: float
+    cpu: JobCpu
 
     @property
     def per_second(self) -> float:
         return self.jobs / self.seconds
+
+    def describe(self) -> str:
+        return (
+            f"{self.per_second:.0f} jobs/s, {self.cpu.total:.2f} ms of CPU per job"
+            f" (worker {self.cpu.worker:.2f}), {self.cpu.cores:.2f} cores busy"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +176,24 @@ def _wait_until(done: Callable[[], int], target: int, started: float, what: str)
         time.sleep(min(max(predicted_left / 2, POLL_S), LONGEST_POLL_S))
 
 
-def run_noop(redis_url: str, jobs: int) -> JobRun:
+def run_noop(redis_url: str, jobs: int, processes: JobProcesses) -> JobRun:
     from bench.noop_celery import TASK
     from bench.noop_celery import app as noop_app
 
     key = f"bench:noop:{uuid.uuid4().hex}"
     redis = Redis.from_url(redis_url)
     try:
+        before = read_cpu(processes.noop_worker, processes)
         started = time.perf_counter()
         for _ in range(jobs):
             noop_app.send_task(TASK, args=[key])
         _wait_until(lambda: int(redis.get(key) or 0), jobs, started, "no-op tasks")
         seconds = time.perf_counter() - started
+        after = read_cpu(processes.noop_worker, processes)
         redis.delete(key)
     finally:
         redis.close()
-    return JobRun(jobs, seconds)
+    return JobRun(jobs, seconds, cpu_per_job(before, after, jobs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,31 +252,39 @@ def _check_succeeded(conn: psycopg.Connection, batch: WelcomeBatch) -> None:
         raise JobRunFailed(f"only {succeeded} of {len(batch.job_ids)} welcome jobs succeeded")
 
 
-def run_welcome(dsn: str, prefix: str, jobs: int) -> JobRun:
+def run_welcome(dsn: str, prefix: str, jobs: int, processes: JobProcesses) -> JobRun:
     from app.jobs.relay import publish_pending
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         batch = _insert_welcome_jobs(conn, prefix, jobs)
+        before = read_cpu(processes.taskhub_worker, processes)
         started = time.perf_counter()
         while publish_pending():
             pass
         _wait_until(lambda: jobs - _open_outbox_rows(conn, batch), jobs, started, "welcome jobs")
         seconds = time.perf_counter() - started
+        after = read_cpu(processes.taskhub_worker, processes)
         _check_succeeded(conn, batch)
-        return JobRun(jobs, seconds)
+        return JobRun(jobs, seconds, cpu_per_job(before, after, jobs))
 
 
 def run_job_benchmarks(
-    dsn: str, redis_url: str, prefix: str, jobs: int, runs: int, log: Callable[[str], None]
+    dsn: str,
+    redis_url: str,
+    processes: JobProcesses,
+    prefix: str,
+    jobs: int,
+    runs: int,
+    log: Callable[[str], None],
 ) -> JobResults:
     """Warm both workers up, then alternate: no-op run, welcome run, no-op run, ..."""
-    run_noop(redis_url, WARMUP_JOBS)
-    run_welcome(dsn, f"{prefix}_jobwarm", WARMUP_JOBS)
+    run_noop(redis_url, WARMUP_JOBS, processes)
+    run_welcome(dsn, f"{prefix}_jobwarm", WARMUP_JOBS, processes)
     welcome: list[JobRun] = []
     noop: list[JobRun] = []
     for index in range(runs):
-        noop.append(run_noop(redis_url, jobs))
-        log(f"no-op Celery run {index + 1}: {noop[-1].per_second:.0f} jobs/s")
-        welcome.append(run_welcome(dsn, f"{prefix}_job{index}", jobs))
-        log(f"welcome-job run {index + 1}: {welcome[-1].per_second:.0f} jobs/s")
+        noop.append(run_noop(redis_url, jobs, processes))
+        log(f"no-op Celery run {index + 1}: {noop[-1].describe()}")
+        welcome.append(run_welcome(dsn, f"{prefix}_job{index}", jobs, processes))
+        log(f"welcome-job run {index + 1}: {welcome[-1].describe()}")
     return JobResults(welcome, noop)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from bench.config import CURSOR_HOPS, BenchConfig
 from bench.data import Dataset
 from bench.depth import DepthProfile
 from bench.goals import GoalCheck
-from bench.jobs import JobResults
+from bench.jobs import JobResults, JobRun
 from bench.measures import CaseResult
 
 
@@ -139,15 +139,35 @@ def _runs(record: RunRecord) -> list[str]:
     return lines
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _job_row(index: int, side: str, run: JobRun, ratio: str) -> str:
+    cpu = run.cpu
+    return (
+        f"| {index} | {side} | {run.per_second:,.0f} | {ratio} | {_ms(cpu.worker)} |"
+        f" {_ms(cpu.postgres)} | {_ms(cpu.redis)} | {_ms(cpu.smtp_sink)} | {_ms(cpu.harness)} |"
+        f" {_ms(cpu.other)} | {_ms(cpu.total)} | {cpu.cores:.2f} |"
+    )
+
+
 def _jobs(jobs: JobResults) -> list[str]:
     lines = [
-        "| run | jobs | no-op jobs/s | welcome jobs/s | welcome ÷ no-op |",
-        "|---:|---:|---:|---:|---:|",
+        f"{jobs.welcome[0].jobs:,} jobs a side per run. CPU: milliseconds per job, each process's"
+        " CPU time over the run (a Celery worker with its pool processes) over the jobs; other is"
+        " the rest of the machine's busy time (the idle worker, the kernel, other tenants). With"
+        " about 2 of 2 cores busy the machine was saturated and the rate follows the CPU per job;"
+        " with fewer, jobs also waited.",
+        "",
+        "| run | side | jobs/s | welcome ÷ no-op | worker | PostgreSQL | Redis | SMTP sink |"
+        " harness | other | all CPU | cores busy |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for index, (noop, welcome) in enumerate(zip(jobs.noop, jobs.welcome, strict=True), 1):
+        lines.append(_job_row(index, "no-op", noop, ""))
         lines.append(
-            f"| {index} | {welcome.jobs:,} | {noop.per_second:,.0f} | {welcome.per_second:,.0f} |"
-            f" {welcome.per_second / noop.per_second:.3f} |"
+            _job_row(index, "welcome", welcome, f"{welcome.per_second / noop.per_second:.3f}")
         )
     return lines
 
@@ -282,6 +302,15 @@ def summary_json(record: RunRecord, chart: dict[str, object]) -> dict[str, objec
             "welcome_per_second": record.jobs.welcome_per_second,
             "noop_per_second": record.jobs.noop_per_second,
             "ratio": record.jobs.ratio,
+            "runs": [
+                {
+                    "side": side,
+                    "per_second": run.per_second,
+                    "cpu": {**asdict(run.cpu), "all": run.cpu.total},
+                }
+                for noop, welcome in zip(record.jobs.noop, record.jobs.welcome, strict=True)
+                for side, run in (("noop", noop), ("welcome", welcome))
+            ],
         },
         "peak_rss_mb": record.peak_rss_mb,
         "goals": {

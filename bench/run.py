@@ -23,7 +23,7 @@ from bench.data import (
     vacuum_analyze,
 )
 from bench.depth import DepthProfile, depth_profile
-from bench.jobs import JobResults, run_job_benchmarks
+from bench.jobs import JobProcesses, JobResults, run_job_benchmarks
 from bench.load import LoadRunner, SessionCounter
 from bench.measures import CaseResult
 from bench.wrk import wrk_version
@@ -123,14 +123,22 @@ class Run:
 
     def jobs(self) -> JobResults:
         log("job throughput: welcome jobs against a bare Celery no-op")
-        smtp_port = str(servers.start_smtp_sink(self.stack, self.env, self.run_dir))
-        os.environ["SMTP_PORT"] = smtp_port
-        job_env = {**self.env, "SMTP_PORT": smtp_port}
-        servers.start_taskhub_worker(self.stack, job_env, self.run_dir)
-        servers.start_noop_worker(self.stack, job_env, self.run_dir)
+        smtp_sink, smtp_port = servers.start_smtp_sink(self.stack, self.env, self.run_dir)
+        os.environ["SMTP_PORT"] = str(smtp_port)
+        job_env = {**self.env, "SMTP_PORT": str(smtp_port)}
+        taskhub_worker = servers.start_taskhub_worker(self.stack, job_env, self.run_dir)
+        noop_worker = servers.start_noop_worker(self.stack, job_env, self.run_dir)
+        processes = JobProcesses(
+            noop_worker=noop_worker.pid,
+            taskhub_worker=taskhub_worker.pid,
+            postmaster=self.services.postmaster_pid,
+            redis=self.services.redis_pid,
+            smtp_sink=smtp_sink.pid,
+        )
         return run_job_benchmarks(
             self.services.dsn,
             self.services.redis_url,
+            processes,
             f"{self.prefix}_jobs",
             self.config.jobs,
             self.config.job_rounds,

@@ -25,6 +25,7 @@ class Services:
     database_url: str  # postgresql+asyncpg://..., as the app wants it
     redis_url: str
     postmaster_pid: int | None  # embedded only: lets us account PostgreSQL's CPU time
+    redis_pid: int | None  # embedded only, likewise
 
     @property
     def dsn(self) -> str:
@@ -58,12 +59,15 @@ def start_services(config: BenchConfig, run_dir: Path, stack: ExitStack) -> Serv
         postmaster_pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
     ensure_database(database_url)
     redis_url = config.redis_url
+    redis_pid = None
     if redis_url is None:
         redis = EmbeddedRedis(run_dir / "redis", persistent=False)
         stack.callback(redis.stop)
         redis.start()
         redis_url = redis.url
-    return Services(database_url, redis_url, postmaster_pid)
+        assert redis.process is not None  # start() returned: it runs
+        redis_pid = redis.process.pid
+    return Services(database_url, redis_url, postmaster_pid, redis_pid)
 
 
 def app_env(services: Services) -> dict[str, str]:
@@ -133,15 +137,16 @@ def ensure_smtp_sink() -> str:
     return ensure_tool("smtp-sink", "postfix")
 
 
-def start_smtp_sink(stack: ExitStack, env: dict[str, str], run_dir: Path) -> int:
-    """`smtp-sink` on a free port; returns the port (for SMTP_PORT)."""
+def start_smtp_sink(stack: ExitStack, env: dict[str, str], run_dir: Path) -> tuple[Child, int]:
+    """`smtp-sink` on a free port; returns it and the port (for SMTP_PORT)."""
     from app.embedded import free_port
 
     port = free_port()
     drop_root = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
     args = [ensure_smtp_sink(), *drop_root, f"127.0.0.1:{port}", "256"]
-    wait_for_port(spawn(stack, "smtp-sink", args, env, run_dir), port)
-    return port
+    sink = spawn(stack, "smtp-sink", args, env, run_dir)
+    wait_for_port(sink, port)
+    return sink, port
 
 
 def start_taskhub_worker(stack: ExitStack, env: dict[str, str], log_dir: Path) -> Child:
