@@ -129,9 +129,10 @@ class JobRun:
         return self.jobs / self.seconds
 
     def describe(self) -> str:
+        postgres = "" if self.cpu.postgres is None else f", PostgreSQL {self.cpu.postgres:.2f}"
         return (
             f"{self.per_second:.0f} jobs/s, {self.cpu.total:.2f} ms of CPU per job"
-            f" (worker {self.cpu.worker:.2f}), {self.cpu.cores:.2f} cores busy"
+            f" (worker {self.cpu.worker:.2f}{postgres}), {self.cpu.cores:.2f} cores busy"
         )
 
 
