@@ -33,7 +33,7 @@ def _process_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
     return ticks / _TICK
 
 
-def _children_by_parent() -> dict[int, list[int]]:
+def children_by_parent() -> dict[int, list[int]]:
     """Every live process's children, from one pass over /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -44,11 +44,13 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_seconds(root: int) -> float:
+def tree_seconds(root: int, children: dict[int, list[int]] | None = None) -> float:
     """CPU seconds of `root` and every process under it, live or exited: an exited child's time
     moves to its parent's cutime when the parent reaps it, so a PostgreSQL backend or a Celery
-    pool process that exits mid-run still counts."""
-    children = _children_by_parent()
+    pool process that exits mid-run still counts. Pass `children` (from `children_by_parent`) to
+    read several trees from one pass over /proc."""
+    if children is None:
+        children = children_by_parent()
     total = 0.0
     pending = [root]
     while pending:

@@ -85,15 +85,17 @@ class CpuReading:
 
 
 def read_cpu(worker: int, processes: JobProcesses) -> CpuReading:
+    children = cpu.children_by_parent()  # one pass over /proc for the four trees
+
     def tree(pid: int | None) -> float | None:
-        return None if pid is None else cpu.tree_seconds(pid)
+        return None if pid is None else cpu.tree_seconds(pid, children)
 
     return CpuReading(
         at=time.perf_counter(),
-        worker=cpu.tree_seconds(worker),
+        worker=cpu.tree_seconds(worker, children),
         postgres=tree(processes.postmaster),
         redis=tree(processes.redis),
-        smtp_sink=cpu.tree_seconds(processes.smtp_sink),
+        smtp_sink=cpu.tree_seconds(processes.smtp_sink, children),
         harness=cpu.own_seconds(),
         machine=cpu.machine_busy_seconds(),
     )
