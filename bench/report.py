@@ -152,7 +152,7 @@ def _job_row(index: int, side: str, run: JobRun, ratio: str) -> str:
     )
 
 
-def _jobs(jobs: JobResults) -> list[str]:
+def job_table(jobs: JobResults) -> list[str]:
     lines = [
         f"{jobs.welcome[0].jobs:,} jobs a side per run. CPU: milliseconds per job, each process's"
         " CPU time over the run (a Celery worker with its pool processes) over the jobs; other is"
@@ -164,11 +164,10 @@ def _jobs(jobs: JobResults) -> list[str]:
         " harness | other | all CPU | cores busy |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for index, (noop, welcome) in enumerate(zip(jobs.noop, jobs.welcome, strict=True), 1):
+    pairs = zip(jobs.noop, jobs.welcome, jobs.pair_ratios, strict=True)
+    for index, (noop, welcome, ratio) in enumerate(pairs, 1):
         lines.append(_job_row(index, "no-op", noop, ""))
-        lines.append(
-            _job_row(index, "welcome", welcome, f"{welcome.per_second / noop.per_second:.3f}")
-        )
+        lines.append(_job_row(index, "welcome", welcome, f"{ratio:.3f}"))
     return lines
 
 
@@ -233,7 +232,7 @@ def render(record: RunRecord) -> str:
         "",
         "## Job throughput",
         "",
-        *_jobs(record.jobs),
+        *job_table(record.jobs),
         "",
         "## Latency against page depth (scale user, 20 per page)",
         "",

@@ -1,5 +1,5 @@
-"""The summary of `python -m bench.job_rounds` (bench/job_rounds.py); the rounds themselves need
-the whole stack and run in `make bench`."""
+"""The summary of `python -m bench.job_rounds` (bench/job_rounds.py) and the report's job table
+(bench/report.py); the rounds themselves need the whole stack and run in `make bench`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from bench.job_rounds import summary
 from bench.jobs import JobCpu, JobResults, JobRun
+from bench.report import job_table
 
 
 def _cpu(worker: float) -> JobCpu:
@@ -34,3 +35,17 @@ def test_unpaired_rounds_are_an_error() -> None:
 
     with pytest.raises(ValueError, match="shorter"):
         _ = results.pair_ratios  # never a silently shortened mean
+
+
+def test_the_report_shows_each_pair_with_its_ratio_and_cpu() -> None:
+    results = JobResults(
+        welcome=[JobRun(1000, 4.0, _cpu(5.0))],  # 250/s
+        noop=[JobRun(1000, 1.0, _cpu(2.0))],  # 1,000/s
+    )
+
+    rows = [line for line in job_table(results) if line.startswith("| 1 |")]
+
+    assert rows == [
+        "| 1 | no-op | 1,000 |  | 2.00 | 1.00 | 0.50 | 0.00 | 0.25 | 0.25 | 4.00 | 2.00 |",
+        "| 1 | welcome | 250 | 0.250 | 5.00 | 1.00 | 0.50 | 0.00 | 0.25 | 0.25 | 7.00 | 2.00 |",
+    ]
