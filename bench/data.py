@@ -68,7 +68,7 @@ def vacuum_analyze(dsn: str) -> float:
     A table never written to is left alone, as autovacuum leaves it. ANALYZE would record it as
     empty, and a statement prepared against an empty table keeps a plan that scans it whole (its
     generic plan) until the next ANALYZE: the job tables, still empty at this step, had every
-    welcome job's success mark read all of job_log for the first minute of the job rounds, until
+    welcome job's success mark read all of job_log for a minute or more of the job rounds, until
     autovacuum analyzed it (docs/SCALING.md)."""
     started = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as conn:
