@@ -76,26 +76,92 @@ class _ParsedHeaders(HeaderRegistry):
 _POLICY = policy.default.clone(header_factory=_ParsedHeaders())
 
 
-def compose(settings: Settings, *, to: str, subject: str, body: str, job_id: str) -> EmailMessage:
-    """A plain-text message with the headers RFC 5322 requires and a job-derived Message-ID."""
+def compose(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    job_id: str,
+    date: str | None = None,
+) -> EmailMessage:
+    """A plain-text message with the headers RFC 5322 requires and a job-derived Message-ID.
+    `date` is an RFC 5322 date (default: now)."""
     message = EmailMessage(policy=_POLICY)
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = date or format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id(job_id)
     message.set_content(body)
     return message
 
 
+_WIRE_POLICY = _POLICY.clone(linesep="\r\n")
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+_MAX_LINE = 78  # policy.default's max_line_length: longer lines get folded or encoded
+_PLAIN_PHRASE = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single spaces between
+
+
+def plain_message(
+    settings: Settings, *, to: str, subject: str, body: str, job_id: str, date: str
+) -> bytes | None:
+    """The bytes `compose` gives on the wire, for a message that needs none of the email
+    package's encoding or folding; None for any other, which `compose` handles.
+
+    That is most messages: an ASCII dot-atom address, an ASCII subject and body, every line
+    within 78 characters. For them `compose` parses and folds every header and walks the body
+    to come back to the text it was given, and in a worker that cost about a quarter of a
+    welcome job's CPU (docs/SCALING.md). The From line is the email package's own rendering,
+    made once per sender. tests/jobs/test_mail.py holds this to `compose`, byte for byte."""
+    if not body.isascii():
+        return None
+    lines = body.encode("ascii").splitlines()  # the line ends set_content honours
+    mid = message_id(job_id)
+    fields = [
+        f"To: {to}",
+        f"Subject: {subject}",
+        f"Date: {date}",
+        f"Message-ID: {mid}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: 7bit",
+        "MIME-Version: 1.0",
+    ]
+    plain = (
+        _PLAIN_ADDRESS.fullmatch(to)
+        and _PLAIN_ADDRESS.fullmatch(mid[1:-1])
+        and _PLAIN_PHRASE.fullmatch(subject)
+        and "=?" not in subject  # an encoded word would be decoded and encoded again
+        and all(len(line) <= _MAX_LINE for line in lines)
+        and all(len(field) <= _MAX_LINE for field in fields)
+    )
+    if not plain:
+        return None
+    head = _from_line(settings.smtp_from) + "\r\n".join(fields) + "\r\n\r\n"
+    return head.encode() + (b"".join(line + b"\r\n" for line in lines) or b"\r\n")
+
+
+@lru_cache(maxsize=8)
+def _from_line(smtp_from: str) -> str:
+    return str(_POLICY.header_factory("From", smtp_from).fold(policy=_WIRE_POLICY))
+
+
 def send_mail(settings: Settings, *, to: str, subject: str, body: str, job_id: str) -> str:
     """Send one plain-text message; returns its Message-ID."""
-    message = compose(settings, to=to, subject=subject, body=body, job_id=job_id)
-    sender = message["From"].addresses[0].addr_spec  # already parsed: no second parse in smtplib
+    date = format_datetime(datetime.now(UTC))
+    message: EmailMessage | bytes | None
+    message = plain_message(settings, to=to, subject=subject, body=body, job_id=job_id, date=date)
+    if message is None:
+        message = compose(settings, to=to, subject=subject, body=body, job_id=job_id, date=date)
+    # parsed once for every message from this sender
+    sender = _POLICY.header_factory("From", settings.smtp_from).addresses[0].addr_spec
     connection = smtp.connection(settings)
     try:
         smtp.send(connection, message, sender=sender, recipient=to)
     except (smtplib.SMTPServerDisconnected, OSError):
         smtp.forget(connection)
         raise
-    return str(message["Message-ID"])
+    return message_id(job_id) if isinstance(message, bytes) else str(message["Message-ID"])

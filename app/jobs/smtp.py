@@ -103,20 +103,30 @@ def _refusal(
     return None
 
 
-def send(smtp: smtplib.SMTP, message: EmailMessage, *, sender: str, recipient: str) -> None:
+def send(smtp: smtplib.SMTP, message: EmailMessage | bytes, *, sender: str, recipient: str) -> None:
     """Send `message` to one recipient in one mail transaction, pipelined when the server offers
-    PIPELINING. Addresses that are not ASCII (SMTPUTF8) go through smtplib's own dialogue. A
-    refusal raises what smtplib raises, after a RSET (or closing, on a 421), so the connection
-    stays usable for the next message."""
+    PIPELINING. `message` is an EmailMessage, or the bytes of one as they go on the wire (CRLF
+    line ends; ASCII addresses only). An EmailMessage to an address that is not ASCII (SMTPUTF8)
+    goes through smtplib's own dialogue. A refusal raises what smtplib raises, after a RSET (or
+    closing, on a 421), so the connection stays usable for the next message."""
     if not (sender + recipient).isprintable():  # a line break would smuggle in a command
         raise ValueError(f"refusing an address with a control character: {sender!r}, {recipient!r}")
-    if not smtp.has_extn("pipelining") or not (sender + recipient).isascii():
+    ascii_addresses = (sender + recipient).isascii()
+    if isinstance(message, bytes):
+        if not ascii_addresses:
+            raise ValueError("wire bytes need ASCII addresses; pass the EmailMessage for SMTPUTF8")
+        content = message
+    elif ascii_addresses and smtp.has_extn("pipelining"):
+        content = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    else:
         smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
         return
-    content = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-    options = f" SIZE={len(content)}" if smtp.has_extn("size") else ""
-    if not content.isascii() and smtp.has_extn("8bitmime"):
-        options += " BODY=8BITMIME"  # an 8bit body must say so (RFC 6152)
+    body_option = ["BODY=8BITMIME"] if not content.isascii() and smtp.has_extn("8bitmime") else []
+    if not smtp.has_extn("pipelining"):  # smtplib's dialogue (it adds SIZE itself)
+        smtp.sendmail(sender, [recipient], content, mail_options=body_option)
+        return
+    size_option = [f"SIZE={len(content)}"] if smtp.has_extn("size") else []
+    options = "".join(f" {option}" for option in size_option + body_option)  # 8bit: RFC 6152
     smtp.send(f"MAIL FROM:<{sender}>{options}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
     replies = [smtp.getreply() for _ in range(3)]
     refusal = _refusal(replies, sender, recipient)

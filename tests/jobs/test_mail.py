@@ -5,6 +5,8 @@ server has closed the old one)."""
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -131,6 +133,101 @@ def test_a_header_value_that_is_not_a_string_bypasses_the_cache(settings: Settin
     message["Date"] = sent
     assert message["To"] == "Bob <bob@example.com>"
     assert message["Date"].datetime == sent
+
+
+DATE = "Tue, 08 Dec 2026 01:11:26 +0000"
+PLAIN = {
+    "a welcome": ("p@example.com", "Welcome to TaskHub", "Hello bob,\n\nyour account is ready.\n"),
+    "a reminder": ("first.last+x@sub.example.org", 'Reminder: "Pay rent" #2', "Due at 9.\n"),
+    "an empty body": ("p@example.com", "s", ""),
+    "no final line end": ("p@example.com", "s", "one\ntwo"),
+    "CR and CRLF line ends": ("p@example.com", "s", "one\rtwo\r\nthree\n"),
+    "a 78-character line": ("p@example.com", "s", "x" * 78 + "\n"),
+    "a 78-character subject line": ("p@example.com", "y" * 69, "b\n"),
+    "a line starting with a dot": ("p@example.com", "s", ".\n.. and From here\n"),
+}
+
+
+def _composed(settings: Settings, to: str, subject: str, body: str, job_id: str) -> bytes:
+    message = mail.compose(settings, to=to, subject=subject, body=body, job_id=job_id, date=DATE)
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+@pytest.mark.parametrize(("to", "subject", "body"), PLAIN.values(), ids=PLAIN.keys())
+def test_a_plain_message_is_what_compose_puts_on_the_wire(
+    settings: Settings, to: str, subject: str, body: str
+) -> None:
+    sender = settings.model_copy(update={"smtp_from": '"TaskHub, Inc." <no-reply@example.com>'})
+    for served in (settings, sender):
+        plain = mail.plain_message(
+            served, to=to, subject=subject, body=body, job_id="welcome_email:42", date=DATE
+        )
+        assert plain == _composed(served, to, subject, body, "welcome_email:42")
+
+
+def test_plain_messages_match_compose_on_random_text(settings: Settings) -> None:
+    """Whatever plain_message accepts, it renders as compose does, byte for byte."""
+    rng = random.Random(5)
+
+    def text(size: int) -> str:
+        return "".join(rng.choice(string.printable) for _ in range(rng.randint(0, size)))
+
+    accepted = 0
+    for _ in range(3000):
+        to = rng.choice(["p@example.com", "a.b+c@x.example", "a..b@example.com", text(12) + "@x"])
+        subject = rng.choice([text(80), "Reminder: " + text(40).replace("\n", " ")])
+        body = rng.choice([text(200), rng.choice(["word ", "\n", "x" * 40]) * rng.randint(0, 9)])
+        job_id = rng.choice(["welcome_email:" + text(30), "reminder:7:9"])
+        plain = mail.plain_message(
+            settings, to=to, subject=subject, body=body, job_id=job_id, date=DATE
+        )
+        if plain is not None:
+            accepted += 1
+            assert plain == _composed(settings, to, subject, body, job_id)
+    assert accepted > 300  # the comparison ran, on a fair share of the cases
+
+
+NEEDS_COMPOSE = {
+    "a non-ASCII subject": ("p@example.com", "Café", "b\n"),
+    "a non-ASCII body": ("p@example.com", "s", "Naïve\n"),
+    "an SMTPUTF8 address": ("josé@example.com", "s", "b\n"),
+    "a quoted local part": ('"a b"@example.com', "s", "b\n"),
+    "a subject line to fold": ("p@example.com", "y" * 70, "b\n"),
+    "a body line over 78 characters": ("p@example.com", "s", "x" * 79 + "\n"),
+    "a line break in the subject": ("p@example.com", "s\r\nBcc: x@example.com", "b\n"),
+    "an encoded word in the subject": ("p@example.com", "=?utf-8?q?caf=C3=A9?=", "b\n"),
+    "two spaces in the subject": ("p@example.com", "a  b", "b\n"),
+}
+
+
+@pytest.mark.parametrize(
+    ("to", "subject", "body"), NEEDS_COMPOSE.values(), ids=NEEDS_COMPOSE.keys()
+)
+def test_what_needs_encoding_or_folding_is_left_to_compose(
+    settings: Settings, to: str, subject: str, body: str
+) -> None:
+    assert (
+        mail.plain_message(settings, to=to, subject=subject, body=body, job_id="t:1", date=DATE)
+        is None
+    )
+
+
+def test_a_plain_message_reaches_the_server_as_composed(
+    settings: Settings, sink: tuple[Controller, CountingSink]
+) -> None:
+    controller, handler = sink
+    served = settings.model_copy(update={"smtp_port": controller.port})
+    mid = mail.send_mail(
+        served, to="p@example.com", subject="Welcome", body="Hello.\n", job_id="welcome_email:7"
+    )
+
+    [saved] = saved_messages(handler.directory)
+    received = message_from_bytes(saved.read_bytes(), policy=policy.default)
+    assert mid == received["Message-ID"] == "<welcome_email.7@taskhub>"
+    sent_date = received["Date"]
+    assert saved.read_bytes() == _composed(
+        served, "p@example.com", "Welcome", "Hello.\n", "welcome_email:7"
+    ).replace(DATE.encode(), str(sent_date).encode())
 
 
 def test_busy_connection_is_reused_without_a_noop(

@@ -228,6 +228,46 @@ def test_smtplib_dialogue_serves_what_pipelining_does_not(
     assert message_from_bytes(content, policy=policy.default)["To"] == recipient
 
 
+@pytest.mark.parametrize(
+    "pipelining", [True, False], ids=["pipelined", "server without PIPELINING"]
+)
+def test_wire_bytes_go_out_unchanged(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipelining: bool
+) -> None:
+    """A message already rendered to its wire bytes (mail.plain_message) is sent as it is, with
+    the same round trips as a rendered EmailMessage."""
+    with sink(settings, tmp_path, pipelining=pipelining) as (served, handler):
+        connection = smtp.connection(served)
+        events = _trace(connection, monkeypatch)
+        content = _wire(_message(served))
+        smtp.send(connection, content, sender=SENDER, recipient="person@example.com")
+
+    pipelined = ["send", "reply 250", "reply 250", "reply 354", "send", "reply 250"]
+    one_by_one = [
+        *("send", "reply 250", "send", "reply 250"),
+        *("send", "reply 354", "send", "reply 250"),
+    ]
+    assert events == (pipelined if pipelining else one_by_one)
+    assert handler.contents == [content]
+    [options] = handler.mail_options
+    assert options == [f"SIZE={len(content)}", "BODY=8BITMIME"]
+
+
+def test_wire_bytes_to_an_smtputf8_address_are_refused(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SMTPUTF8 address needs smtplib's dialogue, which renders the EmailMessage itself."""
+    with sink(settings, tmp_path) as (served, handler):
+        connection = smtp.connection(served)
+        events = _trace(connection, monkeypatch)
+        content = _wire(_message(served, "josé@example.com"))
+        with pytest.raises(ValueError, match="ASCII addresses"):
+            smtp.send(connection, content, sender=SENDER, recipient="josé@example.com")
+
+    assert events == []
+    assert handler.contents == []
+
+
 @pytest.mark.parametrize("recipient", ["person@example.com\r\nRSET", "person@example.com\n"])
 def test_an_address_with_a_line_break_is_refused_before_anything_is_sent(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recipient: str
