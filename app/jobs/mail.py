@@ -114,7 +114,7 @@ def plain_message(
 
     That is most messages: an ASCII dot-atom address, an ASCII subject and body, every line
     within 78 characters. For them `compose` parses and folds every header and walks the body
-    to come back to the text it was given, and in a worker that cost about a quarter of a
+    to come back to the text it was given, and in a worker that cost about a fifth of a
     welcome job's CPU (docs/SCALING.md). The From line is the email package's own rendering,
     made once per sender. tests/jobs/test_mail.py holds this to `compose`, byte for byte."""
     if not body.isascii():

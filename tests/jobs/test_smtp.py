@@ -149,14 +149,21 @@ def _wire(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
+@pytest.mark.parametrize("wire", [False, True], ids=["EmailMessage", "its wire bytes"])
 def test_a_pipelined_message_takes_two_round_trips(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wire: bool
 ) -> None:
+    """Also when the message comes as the bytes it has on the wire (mail.plain_message)."""
     with sink(settings, tmp_path) as (served, handler):
         connection = smtp.connection(served)
         events = _trace(connection, monkeypatch)
         message = _message(served)
-        smtp.send(connection, message, sender=SENDER, recipient="person@example.com")
+        smtp.send(
+            connection,
+            _wire(message) if wire else message,
+            sender=SENDER,
+            recipient="person@example.com",
+        )
 
     assert events == ["send", "reply 250", "reply 250", "reply 354", "send", "reply 250"]
     assert handler.contents == [_wire(message)]  # dot-stuffed on the wire, unstuffed by the server
@@ -204,9 +211,13 @@ def test_after_starttls_a_message_is_still_pipelined(
 
 
 @pytest.mark.parametrize(
-    ("pipelining", "recipient"),
-    [(False, "person@example.com"), (True, "josé@example.com")],
-    ids=["server without PIPELINING", "SMTPUTF8 recipient"],
+    ("pipelining", "recipient", "wire"),
+    [
+        (False, "person@example.com", False),
+        (False, "person@example.com", True),
+        (True, "josé@example.com", False),
+    ],
+    ids=["server without PIPELINING", "its wire bytes without PIPELINING", "SMTPUTF8 recipient"],
 )
 def test_smtplib_dialogue_serves_what_pipelining_does_not(
     settings: Settings,
@@ -214,11 +225,15 @@ def test_smtplib_dialogue_serves_what_pipelining_does_not(
     monkeypatch: pytest.MonkeyPatch,
     pipelining: bool,
     recipient: str,
+    wire: bool,
 ) -> None:
     with sink(settings, tmp_path, pipelining=pipelining) as (served, handler):
         connection = smtp.connection(served)
         events = _trace(connection, monkeypatch)
-        smtp.send(connection, _message(served, recipient), sender=SENDER, recipient=recipient)
+        message = _message(served, recipient)
+        smtp.send(
+            connection, _wire(message) if wire else message, sender=SENDER, recipient=recipient
+        )
 
     assert events == [
         *("send", "reply 250", "send", "reply 250"),  # MAIL, RCPT: each waits for its reply
@@ -229,54 +244,30 @@ def test_smtplib_dialogue_serves_what_pipelining_does_not(
 
 
 @pytest.mark.parametrize(
-    "pipelining", [True, False], ids=["pipelined", "server without PIPELINING"]
+    ("recipient", "wire", "refusal"),
+    [
+        ("person@example.com\r\nRSET", False, "control character"),
+        ("person@example.com\n", False, "control character"),
+        ("josé@example.com", True, "ASCII addresses"),  # SMTPUTF8 needs the EmailMessage
+    ],
+    ids=["CRLF", "LF", "wire bytes to an SMTPUTF8 address"],
 )
-def test_wire_bytes_go_out_unchanged(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipelining: bool
-) -> None:
-    """A message already rendered to its wire bytes (mail.plain_message) is sent as it is, with
-    the same round trips as a rendered EmailMessage."""
-    with sink(settings, tmp_path, pipelining=pipelining) as (served, handler):
-        connection = smtp.connection(served)
-        events = _trace(connection, monkeypatch)
-        content = _wire(_message(served))
-        smtp.send(connection, content, sender=SENDER, recipient="person@example.com")
-
-    pipelined = ["send", "reply 250", "reply 250", "reply 354", "send", "reply 250"]
-    one_by_one = [
-        *("send", "reply 250", "send", "reply 250"),
-        *("send", "reply 354", "send", "reply 250"),
-    ]
-    assert events == (pipelined if pipelining else one_by_one)
-    assert handler.contents == [content]
-    [options] = handler.mail_options
-    assert options == [f"SIZE={len(content)}", "BODY=8BITMIME"]
-
-
-def test_wire_bytes_to_an_smtputf8_address_are_refused(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An SMTPUTF8 address needs smtplib's dialogue, which renders the EmailMessage itself."""
-    with sink(settings, tmp_path) as (served, handler):
-        connection = smtp.connection(served)
-        events = _trace(connection, monkeypatch)
-        content = _wire(_message(served, "josé@example.com"))
-        with pytest.raises(ValueError, match="ASCII addresses"):
-            smtp.send(connection, content, sender=SENDER, recipient="josé@example.com")
-
-    assert events == []
-    assert handler.contents == []
-
-
-@pytest.mark.parametrize("recipient", ["person@example.com\r\nRSET", "person@example.com\n"])
-def test_an_address_with_a_line_break_is_refused_before_anything_is_sent(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recipient: str
+def test_an_address_smtp_cannot_carry_is_refused_before_anything_is_sent(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recipient: str,
+    wire: bool,
+    refusal: str,
 ) -> None:
     with sink(settings, tmp_path) as (served, handler):
         connection = smtp.connection(served)
         events = _trace(connection, monkeypatch)
-        with pytest.raises(ValueError, match="control character"):
-            smtp.send(connection, _message(served), sender=SENDER, recipient=recipient)
+        message = _message(served)
+        with pytest.raises(ValueError, match=refusal):
+            smtp.send(
+                connection, _wire(message) if wire else message, sender=SENDER, recipient=recipient
+            )
 
     assert events == []
     assert handler.contents == []
